@@ -1,0 +1,46 @@
+#pragma once
+// Errors are values in Tern: a Status names what failed; Result<T> carries a value or a Status.
+// Free on the success path (an ok Status holds an empty string).
+
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace tern {
+
+class Status {
+ public:
+  Status() = default;
+  static Status ok() { return Status(); }
+  static Status error(std::string message) { return Status(std::move(message)); }
+
+  bool is_ok() const { return !failed_; }
+  explicit operator bool() const { return !failed_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  explicit Status(std::string message) : failed_(true), message_(std::move(message)) {}
+  bool failed_ = false;
+  std::string message_;
+};
+
+template <class T>
+class Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}
+  Result(Status status) : v_(std::move(status)) {}
+
+  bool is_ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return is_ok(); }
+  T& value() { return std::get<0>(v_); }
+  const T& value() const { return std::get<0>(v_); }
+  T& operator*() { return value(); }
+  T* operator->() { return &value(); }
+  // REQUIRES: !is_ok()
+  const Status& status() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Status> v_;
+};
+
+}  // namespace tern
