@@ -108,12 +108,18 @@ ParseStep Parser::parse_one(std::string_view buf, ParsedOp& out) const {
   if (match->op == Op::Hpub && !headers_allowed_) return fail(ParseError::HeadersNotSupported);
 
   // 2. The control line.
+  // The limit counts the arguments, as nats-server does (blanks after the name are not
+  // buffered there); the raw line is capped too, since here every byte is buffered.
+  const size_t raw_cap = 2 * max_control_line_ + 64;
   const char* nl = static_cast<const char*>(std::memchr(buf.data() + pos, '\n', buf.size() - pos));
   if (!nl) {
-    if (buf.size() - pos > max_control_line_ + 2) return fail(ParseError::MaxControlLine);
+    size_t args = pos;
+    while (args < buf.size() && is_blank(buf[args])) ++args;
+    if (buf.size() - args > max_control_line_ + 1 || buf.size() - pos > raw_cap) return fail(ParseError::MaxControlLine);
     return need_more();
   }
   size_t line_end = static_cast<size_t>(nl - buf.data());  // index of '\n'
+  if (line_end - pos > raw_cap) return fail(ParseError::MaxControlLine);
   std::string_view line = buf.substr(pos, line_end - pos);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   // Trim the blanks that separate the name from the arguments.

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proto/status.h"
@@ -82,5 +83,15 @@ struct Options {
 
 // Checks cross-field rules (ranges, one auth method at a time). Error names the offending key.
 Status validate(const Options& opts);
+
+// Applies a config file (NATS syntax, see conf_parser.h) over `opts`: keys the file does not name
+// keep their current value. Unknown keys add "file:line: unknown key ..." to `warnings`. Stops at
+// the first bad value; the error reads "file:line: key: what is wrong". Does not call validate():
+// flags may still change things (load_options in flags.h does file, then flags, then validate).
+Status apply_config_file(const std::string& path, Options& opts, std::vector<std::string>& warnings);
+
+// The same for text in memory; `file_name` appears in messages and anchors relative includes.
+Status apply_config_text(std::string_view text, const std::string& file_name, Options& opts,
+                         std::vector<std::string>& warnings);
 
 }  // namespace tern::server

@@ -1,0 +1,198 @@
+#include "server/net/server.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+#include "server/net/connection.h"
+
+namespace tern::server {
+
+namespace {
+
+constexpr int kListenBacklog = 1024;
+constexpr uint64_t kShutdownGraceMs = 2000;  // how long shutdown waits for clients' queued output
+
+// A 56-character id in the shape of nats-server's (an nkey public key: 'N' + base32).
+std::string make_server_id() {
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  std::random_device rd;
+  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
+  std::string id = "N";
+  for (int i = 0; i < 55; ++i) id += kAlphabet[rng() % 32];
+  return id;
+}
+
+}  // namespace
+
+Server::Server(Options opts) : opts_(std::move(opts)), loop_(uv_default_loop()), auth_(opts_) {
+  server_id_ = make_server_id();
+  uv_tcp_init(loop_, &listener_);
+  uv_signal_init(loop_, &sigint_);
+  uv_signal_init(loop_, &sigterm_);
+  uv_check_init(loop_, &flush_check_);
+  uv_timer_init(loop_, &shutdown_timer_);
+  for (uv_handle_t* h :
+       {reinterpret_cast<uv_handle_t*>(&listener_), reinterpret_cast<uv_handle_t*>(&sigint_),
+        reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&flush_check_),
+        reinterpret_cast<uv_handle_t*>(&shutdown_timer_)})
+    h->data = this;
+}
+
+Server::~Server() {
+  // Connections must be gone before the loop is closed.
+  connections_.clear();
+  uv_loop_close(loop_);
+}
+
+void Server::build_info() {
+  nlohmann::ordered_json info;
+  info["server_id"] = server_id_;
+  info["server_name"] = opts_.server_name.empty() ? server_id_ : opts_.server_name;
+  info["version"] = kNatsCompatVersion;
+  info["proto"] = 1;
+  info["go"] = std::string("tern ") + TERN_VERSION;
+  info["host"] = opts_.host;
+  info["port"] = bound_port_;
+  info["headers"] = true;
+  info["max_payload"] = opts_.max_payload;
+  if (auth_.required()) info["auth_required"] = true;
+  info["tern_version"] = TERN_VERSION;
+  std::string s = info.dump();
+  s.pop_back();  // drop '}' so each connection can append its own fields
+  info_prefix_ = std::move(s);
+}
+
+Status Server::start() {
+  sockaddr_storage addr{};
+  std::string host = opts_.host.empty() ? "0.0.0.0" : opts_.host;
+  if (host.find(':') != std::string::npos) {
+    if (uv_ip6_addr(host.c_str(), opts_.port, reinterpret_cast<sockaddr_in6*>(&addr)) != 0)
+      return Status::error("invalid listen address " + host);
+  } else if (uv_ip4_addr(host.c_str(), opts_.port, reinterpret_cast<sockaddr_in*>(&addr)) != 0) {
+    return Status::error("invalid listen address " + host);
+  }
+  std::string where = host + ":" + std::to_string(opts_.port);
+  if (int rc = uv_tcp_bind(&listener_, reinterpret_cast<sockaddr*>(&addr), 0); rc != 0)
+    return Status::error("cannot listen on " + where + ": " + uv_strerror(rc));
+  if (int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), kListenBacklog, on_new_connection); rc != 0)
+    return Status::error("cannot listen on " + where + ": " + uv_strerror(rc));
+  listening_ = true;
+  sockaddr_storage bound{};
+  int len = sizeof bound;
+  uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&bound), &len);
+  bound_port_ = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  build_info();
+
+  uv_signal_start(&sigint_, on_signal, SIGINT);
+  uv_signal_start(&sigterm_, on_signal, SIGTERM);
+  uv_check_start(&flush_check_, on_check);
+
+  spdlog::info("Starting tern-server");
+  spdlog::info("  Version:  {} (NATS protocol {})", TERN_VERSION, kNatsCompatVersion);
+  spdlog::info("  ID:       {}", server_id_);
+  if (!opts_.config_file.empty()) spdlog::info("Using configuration file: {}", opts_.config_file);
+  spdlog::info("Listening for client connections on {}:{}", host, bound_port_);
+  spdlog::info("Server is ready");
+  return Status::ok();
+}
+
+int Server::run() {
+  uv_run(loop_, UV_RUN_DEFAULT);
+  spdlog::info("Server Exiting..");
+  return 0;
+}
+
+void Server::on_signal(uv_signal_t* h, int signum) {
+  auto* s = static_cast<Server*>(h->data);
+  spdlog::info("Trapped \"{}\" signal", signum == SIGINT ? "interrupt" : "terminated");
+  s->shutdown();
+}
+
+void Server::shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  if (listening_) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  listening_ = false;
+  uv_signal_stop(&sigint_);
+  uv_signal_stop(&sigterm_);
+  // Copy: close() may release connections synchronously in the future.
+  std::vector<Connection*> conns;
+  for (auto& [p, c] : connections_) conns.push_back(p);
+  for (Connection* c : conns) c->close(CloseReason::ServerShutdown, true);
+  uv_timer_start(
+      &shutdown_timer_,
+      [](uv_timer_t* t) {
+        auto* s = static_cast<Server*>(t->data);
+        spdlog::warn("Shutdown grace period passed with {} clients still closing", s->connections_.size());
+        uv_stop(s->loop_);
+      },
+      kShutdownGraceMs, 0);
+  maybe_finish_shutdown();
+}
+
+void Server::maybe_finish_shutdown() {
+  if (!shutting_down_ || !connections_.empty() || handles_closed_) return;
+  handles_closed_ = true;
+  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&sigint_), reinterpret_cast<uv_handle_t*>(&sigterm_),
+                         reinterpret_cast<uv_handle_t*>(&flush_check_),
+                         reinterpret_cast<uv_handle_t*>(&shutdown_timer_)})
+    uv_close(h, nullptr);
+}
+
+void Server::on_new_connection(uv_stream_t* listener, int status) {
+  auto* s = static_cast<Server*>(listener->data);
+  if (status < 0) {
+    spdlog::error("Error accepting client connection: {}", uv_strerror(status));
+    return;
+  }
+  s->accept_one();
+}
+
+void Server::accept_one() {
+  auto conn = std::make_unique<Connection>(*this, next_client_id_++);
+  Connection* c = conn.get();
+  connections_.emplace(c, std::move(conn));
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), reinterpret_cast<uv_stream_t*>(c->tcp())) != 0) {
+    c->close(CloseReason::ReadError, false);
+    return;
+  }
+  ++stats_.total_connections;
+  if (connections_.size() > static_cast<size_t>(opts_.max_connections)) {
+    spdlog::info("Maximum connections of {} exceeded", opts_.max_connections);
+    c->reject_max_connections();
+    return;
+  }
+  c->start();
+}
+
+void Server::mark_dirty(Connection* c) {
+  if (c->dirty_) return;
+  c->dirty_ = true;
+  dirty_.push_back(c);
+}
+
+void Server::on_check(uv_check_t* h) { static_cast<Server*>(h->data)->flush_dirty(); }
+
+void Server::flush_dirty() {
+  // Runs once per loop turn, after all reads: each connection's output leaves in one write.
+  // A flush never adds to dirty_, but index-walk anyway in case it ever does.
+  for (size_t i = 0; i < dirty_.size(); ++i) {
+    Connection* c = dirty_[i];
+    c->dirty_ = false;
+    c->flush();
+  }
+  dirty_.clear();
+}
+
+void Server::release(Connection* c) {
+  if (c->dirty_) {
+    // Closed before its flush ran; drop it from the flush list.
+    std::erase(dirty_, c);
+  }
+  connections_.erase(c);
+  maybe_finish_shutdown();
+}
+
+}  // namespace tern::server
