@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <random>
 
 #include "server/net/connection.h"
@@ -65,6 +66,9 @@ void Server::build_info() {
 }
 
 Status Server::start() {
+  // A peer that vanishes mid-write must be an EPIPE error on that connection, not a signal
+  // that kills the server; libuv leaves SIGPIPE to the application.
+  ::signal(SIGPIPE, SIG_IGN);
   sockaddr_storage addr{};
   std::string host = opts_.host.empty() ? "0.0.0.0" : opts_.host;
   if (host.find(':') != std::string::npos) {
