@@ -1,5 +1,5 @@
 #pragma once
-// Errors are values in Tern: a Status names what failed; Result<T> carries a value or a Status.
+// Errors are values in Tern (server and libtern alike): a Status names what failed; Result<T> carries a value or a Status.
 // Free on the success path (an ok Status holds an empty string).
 
 #include <string>
