@@ -9,30 +9,31 @@ namespace {
 struct OpName {
   std::string_view name;
   Op op;
-  bool has_args;  // requires a space or tab right after the name
+  bool has_args;
+  bool needs_blank;  // a space or tab must follow the name (CONNECT and INFO don't need one in nats-server)
 };
 
 // Ops each side accepts, in the order nats-server's state machine tries them.
 constexpr std::array<OpName, 10> kServerOps{{
-    {"PUB", Op::Pub, true},
-    {"PING", Op::Ping, false},
-    {"PONG", Op::Pong, false},
-    {"HPUB", Op::Hpub, true},
-    {"SUB", Op::Sub, true},
-    {"UNSUB", Op::Unsub, true},
-    {"CONNECT", Op::Connect, true},
-    {"INFO", Op::Info, true},
-    {"+OK", Op::Ok, false},
-    {"-ERR", Op::Err, true},
+    {"PUB", Op::Pub, true, true},
+    {"PING", Op::Ping, false, false},
+    {"PONG", Op::Pong, false, false},
+    {"HPUB", Op::Hpub, true, true},
+    {"SUB", Op::Sub, true, true},
+    {"UNSUB", Op::Unsub, true, true},
+    {"CONNECT", Op::Connect, true, false},
+    {"INFO", Op::Info, true, false},
+    {"+OK", Op::Ok, false, false},
+    {"-ERR", Op::Err, true, true},
 }};
 constexpr std::array<OpName, 7> kClientOps{{
-    {"MSG", Op::Msg, true},
-    {"HMSG", Op::Hmsg, true},
-    {"PING", Op::Ping, false},
-    {"PONG", Op::Pong, false},
-    {"INFO", Op::Info, true},
-    {"+OK", Op::Ok, false},
-    {"-ERR", Op::Err, true},
+    {"MSG", Op::Msg, true, true},
+    {"HMSG", Op::Hmsg, true, true},
+    {"PING", Op::Ping, false, false},
+    {"PONG", Op::Pong, false, false},
+    {"INFO", Op::Info, true, false},
+    {"+OK", Op::Ok, false, false},
+    {"-ERR", Op::Err, true, true},
 }};
 
 constexpr size_t kMaxArgs = 6;  // HMSG has the most: subject sid reply hdr total
@@ -100,7 +101,7 @@ ParseStep Parser::parse_one(std::string_view buf, ParsedOp& out) const {
   if (!match) return prefix_only ? need_more() : fail(ParseError::UnknownOp);
 
   size_t pos = match->name.size();
-  if (match->has_args) {
+  if (match->needs_blank) {
     if (pos == buf.size()) return need_more();
     if (!is_blank(buf[pos])) return fail(ParseError::UnknownOp);
   }

@@ -108,7 +108,8 @@ void Connection::start() {
   const Options& o = server_.options();
   if (server_.authenticator().required())
     uv_timer_start(&auth_timer_, on_auth_timer, static_cast<uint64_t>(o.auth_timeout.count()), 0);
-  arm_first_ping();
+  // Before CONNECT the ping timer runs at the full interval; CONNECT re-arms it short.
+  start_ping_timer(static_cast<uint64_t>(o.ping_interval.count()));
 }
 
 void Connection::arm_first_ping() {
@@ -423,7 +424,9 @@ bool Connection::deliver(Subscription& sub, const Message& m) {
     // Slow consumer: closed without an -ERR (protocol spec section 9).
     ++server_.stats().slow_consumers;
     spdlog::info("{} - Slow Consumer Detected: MaxPending of {} Exceeded", peer(), server_.options().max_pending);
-    close(CloseReason::SlowConsumerPending, false);
+    // What was accepted before the limit still goes out (bounded by max_pending and the
+    // write deadline); nothing more is queued.
+    close(CloseReason::SlowConsumerPending, true);
     return false;
   }
   out_.append(with_headers ? "HMSG " : "MSG ");
@@ -451,7 +454,7 @@ bool Connection::deliver(Subscription& sub, const Message& m) {
 }
 
 void Connection::flush() {
-  if (writing_ || out_.empty() || open_handles_ < 4) return;
+  if (writing_ || out_.empty() || handles_closing_) return;
   uv_buf_t b = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
   int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1);
   if (n == static_cast<int>(out_.size())) {
@@ -481,7 +484,7 @@ void Connection::on_write(uv_write_t* req, int status) {
   c->writing_ = false;
   c->inflight_.clear();
   if (c->inflight_.capacity() > kShrinkAbove) std::string().swap(c->inflight_);
-  if (c->open_handles_ < 4) return;  // closing: the handles' callbacks finish the job
+  if (c->handles_closing_) return;  // closing: the handles' callbacks finish the job
   uv_timer_stop(&c->write_timer_);
   if (status < 0) {
     if (!c->closed_) c->close(CloseReason::WriteError, false);
@@ -565,7 +568,8 @@ void Connection::close(CloseReason reason, bool flush_first) {
 }
 
 void Connection::finish_close() {
-  if (open_handles_ < 4) return;  // already closing
+  if (handles_closing_) return;
+  handles_closing_ = true;
   close_after_write_ = false;
   for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&tcp_), reinterpret_cast<uv_handle_t*>(&ping_timer_),
                          reinterpret_cast<uv_handle_t*>(&auth_timer_), reinterpret_cast<uv_handle_t*>(&write_timer_)})

@@ -89,6 +89,7 @@ class Connection final : public Client {
   uv_tcp_t tcp_;
   uv_timer_t ping_timer_, auth_timer_, write_timer_;
   int open_handles_ = 0;
+  bool handles_closing_ = false;  // uv_close() was called on every handle
 
   // Read side: in_[0, in_len_) holds bytes not yet consumed by the parser.
   proto::Parser parser_{proto::Parser::Side::Server};

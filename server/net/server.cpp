@@ -33,11 +33,12 @@ Server::Server(Options opts) : opts_(std::move(opts)), loop_(uv_default_loop()),
   uv_signal_init(loop_, &sigint_);
   uv_signal_init(loop_, &sigterm_);
   uv_check_init(loop_, &flush_check_);
+  uv_prepare_init(loop_, &flush_prepare_);
   uv_timer_init(loop_, &shutdown_timer_);
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&listener_), reinterpret_cast<uv_handle_t*>(&sigint_),
         reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&flush_check_),
-        reinterpret_cast<uv_handle_t*>(&shutdown_timer_)})
+        reinterpret_cast<uv_handle_t*>(&flush_prepare_), reinterpret_cast<uv_handle_t*>(&shutdown_timer_)})
     h->data = this;
 }
 
@@ -92,6 +93,7 @@ Status Server::start() {
   uv_signal_start(&sigint_, on_signal, SIGINT);
   uv_signal_start(&sigterm_, on_signal, SIGTERM);
   uv_check_start(&flush_check_, on_check);
+  uv_prepare_start(&flush_prepare_, on_prepare);
 
   spdlog::info("Starting tern-server");
   spdlog::info("  Version:  {} (NATS protocol {})", TERN_VERSION, kNatsCompatVersion);
@@ -141,6 +143,7 @@ void Server::maybe_finish_shutdown() {
   handles_closed_ = true;
   for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&sigint_), reinterpret_cast<uv_handle_t*>(&sigterm_),
                          reinterpret_cast<uv_handle_t*>(&flush_check_),
+                         reinterpret_cast<uv_handle_t*>(&flush_prepare_),
                          reinterpret_cast<uv_handle_t*>(&shutdown_timer_)})
     uv_close(h, nullptr);
 }
@@ -178,6 +181,7 @@ void Server::mark_dirty(Connection* c) {
 }
 
 void Server::on_check(uv_check_t* h) { static_cast<Server*>(h->data)->flush_dirty(); }
+void Server::on_prepare(uv_prepare_t* h) { static_cast<Server*>(h->data)->flush_dirty(); }
 
 void Server::flush_dirty() {
   // Runs once per loop turn, after all reads: each connection's output leaves in one write.

@@ -64,6 +64,7 @@ class Server {
   static void on_new_connection(uv_stream_t* listener, int status);
   static void on_signal(uv_signal_t* h, int signum);
   static void on_check(uv_check_t* h);
+  static void on_prepare(uv_prepare_t* h);
   void accept_one();
   void flush_dirty();
   void maybe_finish_shutdown();
@@ -73,7 +74,8 @@ class Server {
   uv_loop_t* loop_;
   uv_tcp_t listener_;
   uv_signal_t sigint_, sigterm_;
-  uv_check_t flush_check_;
+  uv_check_t flush_check_;      // after I/O callbacks: flush what reads produced
+  uv_prepare_t flush_prepare_;  // before the loop blocks: flush what timers and write callbacks produced
   uv_timer_t shutdown_timer_;
   bool listening_ = false;
   bool shutting_down_ = false;

@@ -731,7 +731,7 @@ TEST_CASE("libnats: echo is on by default and off with natsOptions_SetNoEcho", "
 }
 
 TEST_CASE(
-    "libnats: a payload of exactly max_payload is delivered; one byte more fails client-side with NATS_MAX_PAYLOAD",
+    "libnats: a payload of exactly max_payload is delivered, one byte more fails client-side with NATS_MAX_PAYLOAD",
     "[compat][libnats][core]") {
   ServerProcess server;
   start(server);

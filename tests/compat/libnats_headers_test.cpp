@@ -145,7 +145,7 @@ TEST_CASE("libnats: headers set with Set and Add arrive with the same keys, valu
   CHECK(natsMsgHeader_Get(in.get(), "Absent", &missing) == NATS_NOT_FOUND);
 }
 
-TEST_CASE("libnats: header keys keep their case end to end; keys differing only in case stay distinct",
+TEST_CASE("libnats: header keys keep their case end to end and keys differing only in case stay distinct",
           "[compat][libnats][headers]") {
   ServerProcess server;
   start(server);

@@ -406,7 +406,7 @@ TEST_CASE("max_connections: 2 sends INFO then -ERR 'maximum connections exceeded
   CHECK(admitted);
 }
 
-TEST_CASE("-ERR sent by a client closes its connection without a reply", "[errors]") {
+TEST_CASE("a client that sends -ERR has its connection closed without a reply", "[errors]") {
   ServerProcess s;
   REQUIRE(s.start());
   RawClient c;
