@@ -116,7 +116,10 @@ ParseStep Parser::parse_one(std::string_view buf, ParsedOp& out) const {
   if (!nl) {
     size_t args = pos;
     while (args < buf.size() && is_blank(buf[args])) ++args;
-    if (buf.size() - args > max_control_line_ + 1 || buf.size() - pos > raw_cap) return fail(ParseError::MaxControlLine);
+    // Ops without arguments (PING ...) have no argument limit, only the raw cap, so a split
+    // read decides exactly as a whole one does.
+    bool over_args = match->has_args && buf.size() - args > max_control_line_ + 1;
+    if (over_args || buf.size() - pos > raw_cap) return fail(ParseError::MaxControlLine);
     return need_more();
   }
   size_t line_end = static_cast<size_t>(nl - buf.data());  // index of '\n'
@@ -163,9 +166,9 @@ ParseStep Parser::parse_one(std::string_view buf, ParsedOp& out) const {
       if (n == 1) {
         out.sid = a[0];
       } else if (n == 2) {
+        // An unparseable max reads as -1 (no max: unsubscribe now), as in nats-server.
         out.sid = a[0];
         out.max_msgs = parse_size(a[1]);
-        if (out.max_msgs < 0) return fail(ParseError::BadArguments);
       } else {
         return fail(ParseError::BadArguments);
       }

@@ -4,8 +4,10 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
 namespace tern::server {
 namespace {
@@ -41,6 +43,14 @@ std::string printable(char c) {
   return std::string(1, c);
 }
 
+// Messages are one line (main logs them, load_options returns them): a key or file name with a
+// newline in it (quotes allow that) is shown escaped.
+std::string escape_controls(std::string_view s) {
+  std::string out;
+  for (char c : s) out += printable(c);
+  return out;
+}
+
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   c = lower(c);
@@ -49,8 +59,8 @@ int hex_value(char c) {
 }
 
 bool is_bool_word(const std::string& lowered) {
-  return lowered == "true" || lowered == "false" || lowered == "yes" || lowered == "no" ||
-         lowered == "on" || lowered == "off";
+  return lowered == "true" || lowered == "false" || lowered == "yes" || lowered == "no" || lowered == "on" ||
+         lowered == "off";
 }
 
 enum class NumberShape { kNone, kInteger, kFloat };
@@ -92,16 +102,19 @@ size_t value_cost(const ConfValue& v, size_t limit) {
   return cost;
 }
 
-std::string dir_of(const std::string& file) {
-  size_t slash = file.rfind('/');
-  return slash == std::string::npos ? std::string() : file.substr(0, slash + 1);
+// Where "include path" in `including_file` points: relative to that file's directory, cleaned
+// of "." and ".." as Go's filepath.Join does (messages then show a readable path).
+std::string include_path(const std::string& including_file, const std::string& path) {
+  std::filesystem::path p(path);
+  if (p.is_relative()) p = std::filesystem::path(including_file).parent_path() / p;
+  return p.lexically_normal().string();
 }
 
 class Parser {
  public:
   // REQUIRES: `text` and `read_file` outlive the parser.
-  Parser(std::string_view text, std::string file_name, const ConfFileReader& read_file, int depth,
-         int include_depth, int env_depth)
+  Parser(std::string_view text, std::string file_name, const ConfFileReader& read_file, int depth, int include_depth,
+         int env_depth)
       : text_(text),
         file_(std::make_shared<const std::string>(std::move(file_name))),
         read_file_(read_file),
@@ -143,12 +156,10 @@ class Parser {
       skip_comment();
     }
   }
-  std::string next_char_for_message() const {
-    return at_end() ? "end of file" : "'" + printable(peek()) + "'";
-  }
+  std::string next_char_for_message() const { return at_end() ? "end of file" : "'" + printable(peek()) + "'"; }
 
   bool fail_at(int line, const std::string& message) {
-    if (error_.empty()) error_ = *file_ + ":" + std::to_string(line) + ": " + message;
+    if (error_.empty()) error_ = escape_controls(*file_ + ":" + std::to_string(line) + ": " + message);
     return false;
   }
   bool fail(const std::string& message) { return fail_at(line_, message); }
@@ -161,13 +172,13 @@ class Parser {
 
   // Fills `map` with entries until EOF (top) or the closing '}' (a nested map opened on open_line).
   bool parse_entries(ConfMap& map, bool top, int depth, int open_line) {
-    scopes_.push_back(&map);
-    bool ok = parse_entries_in_scope(map, top, depth, open_line);
+    scopes_.push_back(Scope{&map, {}});
+    bool ok = parse_entries_in_scope(top, depth, open_line);
     scopes_.pop_back();
     return ok;
   }
 
-  bool parse_entries_in_scope(ConfMap& map, bool top, int depth, int open_line) {
+  bool parse_entries_in_scope(bool top, int depth, int open_line) {
     for (;;) {
       skip_filler();
       if (at_end()) {
@@ -193,12 +204,12 @@ class Parser {
       std::string key;
       if (!parse_key(key)) return false;
       if (!quoted_key && to_lower(key) == "include" && !at_end() && is_space(peek())) {
-        if (!parse_include(map)) return false;
+        if (!parse_include()) return false;
       } else {
         ConfEntry entry{std::move(key), key_line, {}};
         if (!parse_separator(entry, top)) return false;
         if (!parse_value(entry.value, depth)) return false;
-        set_entry(map, std::move(entry));
+        set_entry(std::move(entry));
       }
 
       // What may follow a value: a comment, a newline, ',' or ';', or the end of the map.
@@ -247,24 +258,26 @@ class Parser {
     if (separated) advance();
     skip_blanks();
     if (!at_end() && is_newline(peek()) && separated && !top) skip_filler();
-    if (at_end() || is_newline(peek()) || at('}') || at(',') || at(';') || at_comment()) {
+    // A '#' here starts a value, as in nats-server ("password: #x" is the password "#x").
+    if (at_end() || is_newline(peek()) || at('}') || at(',') || at(';')) {
       return fail_at(entry.key_line, "key \"" + entry.key + "\" has no value");
     }
     return true;
   }
 
-  void set_entry(ConfMap& map, ConfEntry entry) {
-    for (ConfEntry& existing : map) {
-      if (existing.key == entry.key) {
-        existing = std::move(entry);
-        return;
-      }
+  // Adds to (or replaces in) the map being filled, which is always the innermost scope.
+  void set_entry(ConfEntry entry) {
+    Scope& scope = scopes_.back();
+    auto [it, inserted] = scope.index.try_emplace(entry.key, scope.map->size());
+    if (inserted) {
+      scope.map->push_back(std::move(entry));
+    } else {
+      (*scope.map)[it->second] = std::move(entry);
     }
-    map.push_back(std::move(entry));
   }
 
   // "include path": parses the file (relative to this one) and merges its keys into `map`.
-  bool parse_include(ConfMap& map) {
+  bool parse_include() {
     int line = line_;
     skip_blanks();
     std::string path;
@@ -288,7 +301,7 @@ class Parser {
       return fail_at(line, "includes nested more than " + std::to_string(kMaxIncludeDepth) +
                                " deep (does a file include itself?)");
     }
-    std::string resolved = (!path.empty() && path[0] == '/') ? path : dir_of(*file_) + path;
+    std::string resolved = include_path(*file_, path);
     Result<std::string> text = read_file_(resolved);
     if (!text.is_ok()) return fail_at(line, "include \"" + path + "\": " + text.status().message());
     Parser child(text.value(), resolved, read_file_, base_depth_, include_depth_ + 1, env_depth_);
@@ -298,7 +311,7 @@ class Parser {
       return false;
     }
     if (!charge(child.used_)) return false;
-    for (ConfEntry& e : included.value()) set_entry(map, std::move(e));
+    for (ConfEntry& e : included.value()) set_entry(std::move(e));
     return true;
   }
 
@@ -308,12 +321,24 @@ class Parser {
     if (at_end()) return fail("expected a value");
     bool ok = false;
     switch (peek()) {
-      case '[': ok = parse_array(out, depth + 1); break;
-      case '{': ok = parse_map(out, depth + 1); break;
-      case '\'': ok = parse_single_quoted(out); break;
-      case '"': ok = parse_double_quoted(out); break;
-      case '(': ok = parse_block(out); break;
-      default: ok = parse_unquoted(out, depth); break;
+      case '[':
+        ok = parse_array(out, depth + 1);
+        break;
+      case '{':
+        ok = parse_map(out, depth + 1);
+        break;
+      case '\'':
+        ok = parse_single_quoted(out);
+        break;
+      case '"':
+        ok = parse_double_quoted(out);
+        break;
+      case '(':
+        ok = parse_block(out);
+        break;
+      default:
+        ok = parse_unquoted(out, depth);
+        break;
     }
     if (!ok) return false;
     return charge(kNodeCost + out.text.size() + (out.is_string() ? out.as_string().size() : 0));
@@ -401,11 +426,21 @@ class Parser {
     char c = peek();
     advance();
     switch (c) {
-      case 't': out += '\t'; return true;
-      case 'n': out += '\n'; return true;
-      case 'r': out += '\r'; return true;
-      case '"': out += '"'; return true;
-      case '\\': out += '\\'; return true;
+      case 't':
+        out += '\t';
+        return true;
+      case 'n':
+        out += '\n';
+        return true;
+      case 'r':
+        out += '\r';
+        return true;
+      case '"':
+        out += '"';
+        return true;
+      case '\\':
+        out += '\\';
+        return true;
       case 'x': {
         int hi = at_end() ? -1 : hex_value(peek());
         int lo = hi < 0 ? -1 : hex_value(peek(1));
@@ -418,8 +453,7 @@ class Parser {
         return true;
       }
       default:
-        return fail("invalid escape '\\" + printable(c) +
-                    "'; only \\xHH, \\t, \\n, \\r, \\\" and \\\\ are allowed");
+        return fail("invalid escape '\\" + printable(c) + "'; only \\xHH, \\t, \\n, \\r, \\\" and \\\\ are allowed");
     }
   }
 
@@ -430,8 +464,7 @@ class Parser {
     size_t start = pos_;
     for (;;) {
       if (at_end()) return fail_at(open_line, "the '(' on this line has no ')' on a line of its own");
-      if (at(')') && pos_ > start && text_[pos_ - 1] == '\n' &&
-          (pos_ + 1 == text_.size() || text_[pos_ + 1] == '\n')) {
+      if (at(')') && pos_ > start && text_[pos_ - 1] == '\n' && (pos_ + 1 == text_.size() || text_[pos_ + 1] == '\n')) {
         break;
       }
       advance();
@@ -506,8 +539,9 @@ class Parser {
   // whose text is parsed as a config value (so PORT=4222 gives an integer).
   bool resolve_variable(const std::string& name, int line, ConfValue& out, int depth) {
     for (auto scope = scopes_.rbegin(); scope != scopes_.rend(); ++scope) {
-      for (ConfEntry& e : **scope) {
-        if (e.key != name) continue;
+      auto found = scope->index.find(name);
+      if (found != scope->index.end()) {
+        ConfEntry& e = (*scope->map)[found->second];
         e.value.used_as_variable = true;
         if (!charge(value_cost(e.value, kMaxConfBytes - std::min(used_, kMaxConfBytes) + 1))) return false;
         out = e.value;
@@ -519,7 +553,8 @@ class Parser {
     }
     const char* env = name.find('\0') == std::string::npos ? std::getenv(name.c_str()) : nullptr;
     if (env == nullptr) {
-      return fail_at(line, "variable $" + name + " is not defined (neither earlier in the file nor in the environment)");
+      return fail_at(line,
+                     "variable $" + name + " is not defined (neither earlier in the file nor in the environment)");
     }
     if (env_depth_ + 1 > kMaxEnvDepth) {
       return fail_at(line, "variable $" + name + ": environment variables refer to each other too deeply");
@@ -545,17 +580,25 @@ class Parser {
   int base_depth_;
   int include_depth_;
   int env_depth_;
-  std::vector<ConfMap*> scopes_;  // maps being filled, outermost first; where $name looks
-  size_t used_ = 0;               // charged against kMaxConfBytes
-  std::string error_;             // the first error; parsing stops there
+  // The maps being filled, outermost first, each with key → position: where $name looks, and
+  // what keeps "many keys" linear rather than quadratic.
+  struct Scope {
+    ConfMap* map;
+    std::unordered_map<std::string, size_t> index;
+  };
+  std::vector<Scope> scopes_;
+  size_t used_ = 0;    // charged against kMaxConfBytes
+  std::string error_;  // the first error; parsing stops there
 };
 
 }  // namespace
 
-std::string ConfValue::where() const { return (file ? *file : std::string("?")) + ":" + std::to_string(line); }
+std::string ConfValue::where() const {
+  return escape_controls(file ? *file : std::string("?")) + ":" + std::to_string(line);
+}
 
 std::string ConfEntry::where() const {
-  return (value.file ? *value.file : std::string("?")) + ":" + std::to_string(key_line);
+  return escape_controls(value.file ? *value.file : std::string("?")) + ":" + std::to_string(key_line);
 }
 
 const ConfEntry* find_entry(const ConfMap& map, std::string_view key) {
@@ -601,12 +644,30 @@ Result<int64_t> parse_conf_integer(std::string_view text) {
     uint64_t multiplier;
   } kSuffixes[] = {
       {"", 1},
-      {"k", 1000ull}, {"kb", 1ull << 10}, {"ki", 1ull << 10}, {"kib", 1ull << 10},
-      {"m", 1000000ull}, {"mb", 1ull << 20}, {"mi", 1ull << 20}, {"mib", 1ull << 20},
-      {"g", 1000000000ull}, {"gb", 1ull << 30}, {"gi", 1ull << 30}, {"gib", 1ull << 30},
-      {"t", 1000000000000ull}, {"tb", 1ull << 40}, {"ti", 1ull << 40}, {"tib", 1ull << 40},
-      {"p", 1000000000000000ull}, {"pb", 1ull << 50}, {"pi", 1ull << 50}, {"pib", 1ull << 50},
-      {"e", 1000000000000000000ull}, {"eb", 1ull << 60}, {"ei", 1ull << 60}, {"eib", 1ull << 60},
+      {"k", 1000ull},
+      {"kb", 1ull << 10},
+      {"ki", 1ull << 10},
+      {"kib", 1ull << 10},
+      {"m", 1000000ull},
+      {"mb", 1ull << 20},
+      {"mi", 1ull << 20},
+      {"mib", 1ull << 20},
+      {"g", 1000000000ull},
+      {"gb", 1ull << 30},
+      {"gi", 1ull << 30},
+      {"gib", 1ull << 30},
+      {"t", 1000000000000ull},
+      {"tb", 1ull << 40},
+      {"ti", 1ull << 40},
+      {"tib", 1ull << 40},
+      {"p", 1000000000000000ull},
+      {"pb", 1ull << 50},
+      {"pi", 1ull << 50},
+      {"pib", 1ull << 50},
+      {"e", 1000000000000000000ull},
+      {"eb", 1ull << 60},
+      {"ei", 1ull << 60},
+      {"eib", 1ull << 60},
   };
   std::string suffix = to_lower(text.substr(i));
   const uint64_t* multiplier = nullptr;

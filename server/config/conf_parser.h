@@ -44,8 +44,8 @@ struct ConfValue {
   std::variant<std::string, int64_t, double, bool, ConfArray, ConfMap> data;
   std::shared_ptr<const std::string> file;  // shared: every value of one file points at one name
   int line = 0;
-  std::string text;                // scalars: the value as written ("1MB", "yes"), for messages
-  bool used_as_variable = false;   // referenced as $key: not an unknown option, just a variable
+  std::string text;               // scalars: the value as written ("1MB", "yes"), for messages
+  bool used_as_variable = false;  // referenced as $key: not an unknown option, just a variable
 
   bool is_string() const { return std::holds_alternative<std::string>(data); }
   bool is_integer() const { return std::holds_alternative<int64_t>(data); }
@@ -89,8 +89,7 @@ Result<ConfMap> parse_conf(std::string_view text, const std::string& file_name,
                            const ConfFileReader& read_file = read_conf_file_from_disk);
 
 // Reads and parses one file.
-Result<ConfMap> parse_conf_file(const std::string& path,
-                                const ConfFileReader& read_file = read_conf_file_from_disk);
+Result<ConfMap> parse_conf_file(const std::string& path, const ConfFileReader& read_file = read_conf_file_from_disk);
 
 // Parses an integer as the config syntax writes one, with an optional size suffix ("64KB", "1k",
 // "-3"). Used for quoted sizes too, so "1MB" means the same quoted or not.

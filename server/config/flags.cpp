@@ -7,58 +7,48 @@
 namespace tern::server {
 namespace {
 
-// One row per flag: the cxxopts spec (every spelling nats-server accepts; the first name longer
-// than one letter is the one argv is normalised to), its help, and whether it takes a value.
+// One row per flag: the name argv is normalised to, its one-letter form, nats-server's other
+// spellings, its help, and whether it takes a value. Only short + long go to cxxopts (its help
+// shows one long name), so the aliases are listed in the help text.
 struct FlagSpec {
-  const char* names;
+  const char* long_name;
+  const char* short_name;  // "" for none
+  std::vector<std::string_view> aliases;
   const char* help;
   bool takes_value;
   const char* value_name;
 };
 
-constexpr FlagSpec kFlags[] = {
-    {"a,addr,net", "Network host to listen on", true, "HOST"},
-    {"p,port", "Port to listen on (-1: a random port)", true, "PORT"},
-    {"n,name,server_name", "Server name (default: the server id)", true, "NAME"},
-    {"c,config", "Configuration file", true, "FILE"},
-    {"D,debug", "Enable debug logging", false, ""},
-    {"V,trace", "Enable protocol tracing", false, ""},
-    {"DV", "Enable debug logging and protocol tracing", false, ""},
-    {"l,log", "File to write the log to", true, "FILE"},
-    {"m,http_port", "HTTP port for the monitoring endpoints", true, "PORT"},
-    {"user", "User required for connections", true, "USER"},
-    {"pass", "Password required for connections", true, "PASSWORD"},
-    {"auth", "Authorization token required for connections", true, "TOKEN"},
-    {"js,jetstream", "Enable JetStream", false, ""},
-    {"sd,store_dir", "JetStream storage directory", true, "DIR"},
-    {"h,help", "Show this message", false, ""},
-    {"v,version", "Show the version", false, ""},
-};
-
-std::vector<std::string_view> split_names(std::string_view names) {
-  std::vector<std::string_view> out;
-  for (size_t start = 0;;) {
-    size_t comma = names.find(',', start);
-    out.push_back(names.substr(start, comma - start));
-    if (comma == std::string_view::npos) return out;
-    start = comma + 1;
-  }
+const std::vector<FlagSpec>& flag_specs() {
+  static const std::vector<FlagSpec> kFlags = {
+      {"addr", "a", {"net"}, "Network host to listen on (also --net)", true, "HOST"},
+      {"port", "p", {}, "Port to listen on (-1: a random port)", true, "PORT"},
+      {"name", "n", {"server_name"}, "Server name (also --server_name)", true, "NAME"},
+      {"config", "c", {}, "Configuration file", true, "FILE"},
+      {"debug", "D", {}, "Enable debug logging", false, ""},
+      {"trace", "V", {}, "Enable protocol tracing", false, ""},
+      {"DV", "", {}, "Enable debug logging and protocol tracing", false, ""},
+      {"log", "l", {}, "File to write the log to", true, "FILE"},
+      {"http_port", "m", {}, "HTTP port for the monitoring endpoints", true, "PORT"},
+      {"user", "", {}, "User required for connections", true, "USER"},
+      {"pass", "", {}, "Password required for connections", true, "PASSWORD"},
+      {"auth", "", {}, "Authorization token required for connections", true, "TOKEN"},
+      {"jetstream", "", {"js"}, "Enable JetStream (also -js)", false, ""},
+      {"store_dir", "", {"sd"}, "JetStream storage directory (also -sd)", true, "DIR"},
+      {"help", "h", {}, "Show this message", false, ""},
+      {"version", "v", {}, "Show the version", false, ""},
+  };
+  return kFlags;
 }
 
 const FlagSpec* find_flag(std::string_view name) {
-  for (const FlagSpec& f : kFlags) {
-    for (std::string_view n : split_names(f.names)) {
-      if (n == name) return &f;
+  for (const FlagSpec& f : flag_specs()) {
+    if (name == f.long_name || name == f.short_name) return &f;
+    for (std::string_view alias : f.aliases) {
+      if (name == alias) return &f;
     }
   }
   return nullptr;
-}
-
-std::string canonical_name(const FlagSpec& f) {
-  for (std::string_view n : split_names(f.names)) {
-    if (n.size() > 1) return std::string(n);
-  }
-  return std::string(split_names(f.names).front());
 }
 
 // Go's strconv.ParseBool, which its flag package uses for -flag=value.
@@ -95,7 +85,7 @@ Result<std::vector<std::string>> normalize_args(int argc, const char* const* arg
         if (i + 1 >= argc) return Status::error("flag needs an argument: " + typed);
         value = argv[++i];
       }
-      out.push_back("--" + canonical_name(*flag) + "=" + *value);
+      out.push_back(std::string("--") + flag->long_name + "=" + *value);
       continue;
     }
     std::string flag_value = "true";
@@ -108,7 +98,7 @@ Result<std::vector<std::string>> normalize_args(int argc, const char* const* arg
       out.push_back("--debug=" + flag_value);
       out.push_back("--trace=" + flag_value);
     } else {
-      out.push_back("--" + canonical_name(*flag) + "=" + flag_value);
+      out.push_back(std::string("--") + flag->long_name + "=" + flag_value);
     }
   }
   return out;
@@ -124,15 +114,17 @@ Result<int> parse_port_flag(const std::string& flag, const std::string& value) {
 }
 
 cxxopts::Options make_parser() {
-  cxxopts::Options parser("tern-server", "Tern, a NATS-compatible messaging server.\n"
-                                         "Every flag may be written -name or --name, as with nats-server.");
+  cxxopts::Options parser("tern-server",
+                          "Tern, a NATS-compatible messaging server.\n"
+                          "Every flag may be written -name or --name, as with nats-server.");
   parser.custom_help("[options]");
   auto add = parser.add_options();
-  for (const FlagSpec& f : kFlags) {
+  for (const FlagSpec& f : flag_specs()) {
+    std::string names = *f.short_name ? std::string(f.short_name) + "," + f.long_name : f.long_name;
     if (f.takes_value) {
-      add(f.names, f.help, cxxopts::value<std::string>(), f.value_name);
+      add(names, f.help, cxxopts::value<std::string>(), f.value_name);
     } else {
-      add(f.names, f.help, cxxopts::value<bool>());
+      add(names, f.help, cxxopts::value<bool>());
     }
   }
   return parser;

@@ -3,6 +3,8 @@
 // "the default", as nats-server's setBaselineOptions does. Where nats-server fails on an unknown
 // key, Tern warns and carries on, so a nats config with cluster/tls/... blocks still starts.
 
+#include "server/config/options.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -11,7 +13,6 @@
 
 #include "proto/subject.h"
 #include "server/config/conf_parser.h"
-#include "server/config/options.h"
 
 namespace tern::server {
 namespace {
@@ -66,8 +67,8 @@ std::optional<std::chrono::nanoseconds> parse_go_duration(std::string_view s) {
   static constexpr struct {
     std::string_view name;
     uint64_t nanos;
-  } kUnits[] = {{"ns", 1},           {"us", 1000},           {"\xC2\xB5s", 1000}, {"\xCE\xBCs", 1000},
-                {"ms", 1000000},     {"s", 1000000000},      {"m", 60000000000},  {"h", 3600000000000}};
+  } kUnits[] = {{"ns", 1},       {"us", 1000},      {"\xC2\xB5s", 1000}, {"\xCE\xBCs", 1000},
+                {"ms", 1000000}, {"s", 1000000000}, {"m", 60000000000},  {"h", 3600000000000}};
   constexpr uint64_t kLimit = uint64_t{1} << 63;
   uint64_t total = 0;
   while (!s.empty()) {
@@ -111,8 +112,8 @@ std::optional<std::chrono::nanoseconds> parse_go_duration(std::string_view s) {
 
 std::optional<std::string> out_of_range(std::string_view key, int64_t value, int64_t lo, int64_t hi) {
   if (value >= lo && value <= hi) return std::nullopt;
-  return std::string(key) + ": must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
-         ", got " + std::to_string(value);
+  return std::string(key) + ": must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " +
+         std::to_string(value);
 }
 
 std::optional<std::string> check_sync_interval(const std::string& value) {
@@ -126,7 +127,8 @@ std::optional<std::string> check_auth(const Options& o) {
   if (!o.token.empty() && (!o.username.empty() || !o.password.empty())) {
     return "authorization: cannot have a user/password and a token";
   }
-  if (!o.users.empty() && !o.username.empty()) return "authorization: cannot have a single user/password and a users array";
+  if (!o.users.empty() && !o.username.empty())
+    return "authorization: cannot have a single user/password and a users array";
   if (!o.users.empty() && !o.token.empty()) return "authorization: cannot have a token and a users array";
   if (o.username.empty() && !o.password.empty()) return "authorization: a password needs a user";
   std::set<std::string> seen;
@@ -222,12 +224,37 @@ Result<Millis> get_duration(const ConfEntry& e, std::vector<std::string>& warnin
 // nats-server keys Tern knows of but does not implement yet: named in the warning so that a
 // "tls" block being ignored is not a surprise.
 bool is_unsupported_nats_key(const std::string& key) {
-  static const std::set<std::string> kKeys = {
-      "accounts", "cluster",   "gateway", "leaf",     "leafnodes",   "tls",  "websocket", "mqtt",
-      "operator", "resolver",  "system_account", "http", "https", "https_port", "logtime", "syslog",
-      "remote_syslog", "pidfile", "pid_file", "ports_file_dir", "prof_port", "lame_duck_duration",
-      "no_auth_user", "mappings", "client_advertise", "trace_verbose", "max_traced_msg_len",
-      "connect_error_reports", "reconnect_error_reports", "no_header_support", "disable_sublist_cache"};
+  static const std::set<std::string> kKeys = {"accounts",
+                                              "cluster",
+                                              "gateway",
+                                              "leaf",
+                                              "leafnodes",
+                                              "tls",
+                                              "websocket",
+                                              "mqtt",
+                                              "operator",
+                                              "resolver",
+                                              "system_account",
+                                              "http",
+                                              "https",
+                                              "https_port",
+                                              "logtime",
+                                              "syslog",
+                                              "remote_syslog",
+                                              "pidfile",
+                                              "pid_file",
+                                              "ports_file_dir",
+                                              "prof_port",
+                                              "lame_duck_duration",
+                                              "no_auth_user",
+                                              "mappings",
+                                              "client_advertise",
+                                              "trace_verbose",
+                                              "max_traced_msg_len",
+                                              "connect_error_reports",
+                                              "reconnect_error_reports",
+                                              "no_header_support",
+                                              "disable_sublist_cache"};
   return kKeys.count(key) > 0;
 }
 
@@ -490,10 +517,9 @@ class ConfigLoader {
       if (!v->is_string()) return type_error(item, "a subject or an array of subjects");
       const std::string& subject = v->as_string();
       size_t space = subject.find(' ');
-      bool valid = space == std::string::npos
-                       ? proto::is_valid_subscribe_subject(subject)
-                       : proto::is_valid_subscribe_subject(subject.substr(0, space)) &&
-                             proto::is_valid_queue_name(subject.substr(space + 1));
+      bool valid = space == std::string::npos ? proto::is_valid_subscribe_subject(subject)
+                                              : proto::is_valid_subscribe_subject(subject.substr(0, space)) &&
+                                                    proto::is_valid_queue_name(subject.substr(space + 1));
       if (!valid) return located(item, e.key + ": invalid subject " + quoted(subject));
       out.push_back(subject);
     }
@@ -536,7 +562,8 @@ class ConfigLoader {
       } else if (key == "domain" || key == "key" || key == "ek" || key == "encryption_key" || key == "cipher" ||
                  key == "limits" || key == "unique_tag" || key == "extension_hint" ||
                  key == "max_outstanding_catchup") {
-        warnings_.push_back(sub.where() + ": " + quoted(sub.key) + " in jetstream is not supported by tern yet; ignored");
+        warnings_.push_back(sub.where() + ": " + quoted(sub.key) +
+                            " in jetstream is not supported by tern yet; ignored");
       } else {
         warn_unknown(sub, "jetstream", warnings_);
       }
@@ -598,6 +625,10 @@ Status validate(const Options& o) {
   if (!msg) msg = out_of_range("jetstream.max_file_store", o.jetstream.max_file_store, -1, kMaxInt64);
   if (!msg) msg = check_sync_interval(o.jetstream.sync_interval);
   return msg ? Status::error(*msg) : Status::ok();
+}
+
+Status apply_config(const ConfMap& root, Options& opts, std::vector<std::string>& warnings) {
+  return ConfigLoader(opts, warnings).apply(root);
 }
 
 Status apply_config_text(std::string_view text, const std::string& file_name, Options& opts,

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "proto/status.h"
+#include "server/config/conf_parser.h"
 
 namespace tern::server {
 
@@ -93,5 +94,8 @@ Status apply_config_file(const std::string& path, Options& opts, std::vector<std
 // The same for text in memory; `file_name` appears in messages and anchors relative includes.
 Status apply_config_text(std::string_view text, const std::string& file_name, Options& opts,
                          std::vector<std::string>& warnings);
+
+// The same for a tree parse_conf() already made (the fuzzer uses this to keep off the disk).
+Status apply_config(const ConfMap& root, Options& opts, std::vector<std::string>& warnings);
 
 }  // namespace tern::server
