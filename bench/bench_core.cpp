@@ -7,8 +7,10 @@
 //   tern-bench-core --free-port | --probe --port P
 //
 // Output (stdout, one line, key=value, parsed by bench/run.sh):
-//   RESULT workload=pubsub published=... delivered=... expected=... lost=0 elapsed_s=... rate=...
-//   RESULT workload=reqrep count=... p50_us=... p90_us=... p99_us=... mean_us=...
+//   RESULT workload=pubsub published=... delivered=... expected=... lost=0 elapsed_s=... rate=... ops=...
+//   RESULT workload=reqrep count=... p50_us=... p90_us=... p99_us=... mean_us=... max_us=... ops=...
+// ops is the work the server did in units the report divides its CPU time by: messages
+// published (pub), messages delivered (pubsub, fanout), round trips incl. warm-up (reqrep).
 //
 // Timing for throughput: t0 is taken just before the first PUB batch is written; the end
 // is when the last publisher's closing PING got its PONG (pub) or when the last
@@ -21,6 +23,7 @@
 // off slow consumers at 64 MB pending) is measured on its buffering policy rather than
 // on sustained throughput. The default window keeps at most ~256 MB in flight in total.
 
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,7 +34,6 @@
 #include <cstdio>
 #include <cxxopts.hpp>
 #include <memory>
-#include <sched.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -163,8 +165,9 @@ class SubscriberGroup {
       for (int k = 0; k < n; ++k) {
         RawConn& c = conns_[evs[k].data.u64];
         const ssize_t r = c.read_some();
-        if (r == 0) die("server closed a subscriber connection" +
-                        (c.scanner().last_error().empty() ? std::string() : " after " + c.scanner().last_error()));
+        if (r == 0)
+          die("server closed a subscriber connection" +
+              (c.scanner().last_error().empty() ? std::string() : " after " + c.scanner().last_error()));
         if (r < 0) continue;
         c.scanner().scan();
         if (c.scanner().pings_owed() > 0) {
@@ -198,12 +201,13 @@ class SubscriberGroup {
   bool timed_out_ = false;
 };
 
-void print_throughput(const char* workload, uint64_t published, uint64_t delivered, uint64_t expected,
-                      double elapsed, uint64_t counted) {
-  std::printf("RESULT workload=%s published=%llu delivered=%llu expected=%llu lost=%llu elapsed_s=%.6f rate=%.0f\n",
-              workload, static_cast<unsigned long long>(published), static_cast<unsigned long long>(delivered),
-              static_cast<unsigned long long>(expected), static_cast<unsigned long long>(expected - delivered),
-              elapsed, counted / elapsed);
+void print_throughput(const char* workload, uint64_t published, uint64_t delivered, uint64_t expected, double elapsed,
+                      uint64_t counted) {
+  std::printf(
+      "RESULT workload=%s published=%llu delivered=%llu expected=%llu lost=%llu elapsed_s=%.6f rate=%.0f ops=%llu\n",
+      workload, static_cast<unsigned long long>(published), static_cast<unsigned long long>(delivered),
+      static_cast<unsigned long long>(expected), static_cast<unsigned long long>(expected - delivered), elapsed,
+      counted / elapsed, static_cast<unsigned long long>(counted));
 }
 
 int run_pub_only(const Config& cfg) {
@@ -343,8 +347,10 @@ int run_req_rep(const Config& cfg) {
   auto pct = [&](double p) { return us[std::min(us.size() - 1, static_cast<size_t>(p * us.size()))]; };
   double sum = 0;
   for (double v : us) sum += v;
-  std::printf("RESULT workload=reqrep count=%zu p50_us=%.2f p90_us=%.2f p99_us=%.2f mean_us=%.2f max_us=%.2f\n",
-              us.size(), pct(0.50), pct(0.90), pct(0.99), sum / us.size(), us.back());
+  std::printf(
+      "RESULT workload=reqrep count=%zu p50_us=%.2f p90_us=%.2f p99_us=%.2f mean_us=%.2f max_us=%.2f ops=%llu\n",
+      us.size(), pct(0.50), pct(0.90), pct(0.99), sum / us.size(), us.back(),
+      static_cast<unsigned long long>(warmup + cfg.msgs));
   return 0;
 }
 

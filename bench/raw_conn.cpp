@@ -123,8 +123,9 @@ void RawConn::flush() {
   write_all("PING\r\n");
   while (scanner_.pongs() < want) {
     const ssize_t n = read_some();
-    if (n == 0) die("server closed the connection" +
-                    (scanner_.last_error().empty() ? std::string() : " after " + scanner_.last_error()));
+    if (n == 0)
+      die("server closed the connection" +
+          (scanner_.last_error().empty() ? std::string() : " after " + scanner_.last_error()));
     if (n < 0) {  // non-blocking socket
       pollfd pfd{fd_, POLLIN, 0};
       ::poll(&pfd, 1, 1000);

@@ -32,8 +32,8 @@ usage: bench/run.sh [options]
   --pubs N        publishers for the "pub-only, N pubs" row (default $PUBS)
   --reqs K        request/reply round trips per run (default $REQS)
   --only LIST     comma-separated subset: pub1,pubN,pubsub,fan10,fan100,reqrep
-  --settle SEC    pause before each run so the previous run's after-effects (a Go GC, the
-                  kernel freeing socket buffers) do not land in it (default $SETTLE)
+  --settle SEC    pause after each run, so work it left behind (a Go GC, socket teardown)
+                  lands on its CPU account and not in the next run (default $SETTLE)
   --quick         smoke run: 2 rounds, small counts (< 30 s)
   --out FILE      also write the report to FILE
 EOF
@@ -135,11 +135,19 @@ WORKLOADS=(
 )
 selected() { [[ -z $ONLY ]] || [[ ",$ONLY," == *",$1,"* ]]; }
 
+CLK_TCK=$(getconf CLK_TCK)
+# cpu_ticks SERVER: user+system CPU time the server process has used so far, in clock ticks
+cpu_ticks() { awk '{print $14 + $15}' "/proc/${PID[$1]}/stat" 2>/dev/null || true; }
+
 # run_one ID SERVER ARGS: appends metric values to $WORK/ID.SERVER.<metric>
 run_one() {
-  local id=$1 s=$2 args=$3 line rc=0
-  sleep "$SETTLE"
+  local id=$1 s=$2 args=$3 line rc=0 c0 c1
+  c0=$(cpu_ticks "$s")
   line=$(timeout 300 "$CORE" --port "${PORT[$s]}" --size "$SIZE" $args 2>>"$WORK/core.err") || rc=$?
+  # The pause lets work the run left behind (a Go GC, socket teardown) finish, off the next
+  # run's clock but on this run's CPU account.
+  sleep "$SETTLE"
+  c1=$(cpu_ticks "$s")
   line=$(grep '^RESULT' <<<"$line" || true)
   if [[ -z $line ]]; then
     log "$id on $s: no result (exit $rc): $(tail -1 "$WORK/core.err")"
@@ -150,6 +158,13 @@ run_one() {
   local lost
   lost=$(sed -n 's/.* lost=\([0-9]*\).*/\1/p' <<<"$line")
   [[ -n $lost && $lost != 0 ]] && echo "$lost" >>"$WORK/$id.$s.lost"
+  local ops
+  ops=$(sed -n 's/.* ops=\([0-9]*\).*/\1/p' <<<"$line")
+  if [[ -n $ops && $ops -gt 0 && -n $c0 && -n $c1 ]]; then
+    awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v n="$ops" 'BEGIN {printf "%.1f\n", t / hz * 1e9 / n}' \
+      >>"$WORK/$id.$s.cpu_ns"
+    line+=" server_cpu_s=$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')"
+  fi
   for key in rate p50_us p99_us; do
     local v
     v=$(sed -n "s/.* $key=\([0-9.]*\).*/\1/p" <<<"$line")
@@ -183,6 +198,7 @@ spread() {  # spread FILE -> "±N%": half the min..max range, relative to the me
     if (m > 0) printf "±%.0f%%", 50*(v[NR]-v[1])/m}'
 }
 fmt_rate() { awk -v v="$1" 'BEGIN {printf "%.2f M/s", v/1e6}'; }
+fmt_ns() { awk -v v="$1" 'BEGIN {if (v >= 10000) printf "%.1f µs", v/1000; else printf "%.0f ns", v}'; }
 fmt_us() { awk -v v="$1" 'BEGIN {printf "%.1f µs", v}'; }
 notes() {  # lost / failed markers for one cell
   local id=$1 s=$2 n=""
@@ -194,7 +210,10 @@ row() {  # row ID LABEL METRIC KIND(rate|lat)
   local id=$1 label=$2 metric=$3 kind=$4 t n tc nc ratio
   t=$(median "$WORK/$id.tern.$metric")
   n=$(median "$WORK/$id.nats.$metric")
-  if [[ $kind == rate ]]; then
+  if [[ $kind == cpu ]]; then
+    tc=${t:+$(fmt_ns "$t")}; nc=${n:+$(fmt_ns "$n")}
+    [[ -n $t && -n $n ]] && ratio=$(awk -v a="$n" -v b="$t" 'BEGIN {printf "%.2f", a/b}')
+  elif [[ $kind == rate ]]; then
     tc=${t:+$(fmt_rate "$t")}; nc=${n:+$(fmt_rate "$n")}
     [[ -n $t && -n $n ]] && ratio=$(awk -v a="$t" -v b="$n" 'BEGIN {printf "%.2f", a/b}')
   else
@@ -243,12 +262,24 @@ report() {
     fi
   done
   echo
-  echo "Ratio: tern/nats for throughput, nats/tern for latency, so > 1 means Tern is better."
+  echo "Server CPU time per message (user+system CPU of the server process over the run, divided by"
+  echo "messages published for pub-only, delivered for the others, round trips for request/reply)."
+  echo "Less sensitive to other load on the machine than the rates above. Ratio nats/tern."
+  echo
+  echo "| workload | tern | nats | ratio | spread tern / nats |"
+  echo "|---|---:|---:|---:|---:|"
+  for w in "${WORKLOADS[@]}"; do
+    IFS='|' read -r id label args <<<"$w"
+    selected "$id" || continue
+    row "$id" "${label% (*}" cpu_ns cpu
+  done
+  echo
+  echo "Ratio: tern/nats for throughput, nats/tern for latency and CPU, so > 1 means Tern is better."
   echo "Spread: half the min..max range over the rounds, relative to the median; a ratio closer to 1"
   echo "than the spreads is noise."
   if [[ -s $WORK/deaths ]]; then
     echo
-    echo "**Server deaths during the run (restarted):** $(sort "$WORK/deaths" | uniq -c | tr '\n' ' ')"
+    echo "**Server deaths during the run (restarted):** $(sort "$WORK/deaths" | uniq -c | awk '{printf "%s%s x%d", NR > 1 ? ", " : "", $2, $1}')"
   fi
   echo
   echo "<details><summary>raw results</summary>"

@@ -56,7 +56,8 @@ const char* close_reason_text(CloseReason r) {
   return "Unknown";
 }
 
-Connection::Connection(Server& server, uint64_t id) : server_(server), id_(id) {
+Connection::Connection(Server& server, uint64_t id)
+    : server_(server), id_(id), trace_(spdlog::should_log(spdlog::level::trace)) {
   uv_loop_t* loop = server_.loop();
   uv_tcp_init(loop, &tcp_);
   uv_timer_init(loop, &ping_timer_);
@@ -201,7 +202,7 @@ void Connection::handle_parse_error(proto::ParseError e) {
 
 void Connection::handle_op(const proto::ParsedOp& op) {
   using proto::Op;
-  if (spdlog::should_log(spdlog::level::trace) && op.op != Op::Pub && op.op != Op::Hpub)
+  if (trace_ && op.op != Op::Pub && op.op != Op::Hpub)
     spdlog::trace("{} - <<- [{}]", peer(), std::string_view(op.arg.empty() ? op.subject : op.arg));
   switch (op.op) {
     case Op::Pub:
@@ -304,7 +305,7 @@ void Connection::on_pub(const proto::ParsedOp& op) {
   ServerStats& st = server_.stats();
   ++st.in_msgs;
   st.in_bytes += op.headers.size() + op.payload.size();
-  if (spdlog::should_log(spdlog::level::trace))
+  if (trace_)
     spdlog::trace("{} - <<- [{} {} {} {}]", peer(), op.op == proto::Op::Hpub ? "HPUB" : "PUB", op.subject, op.reply,
                   op.headers.size() + op.payload.size());
 
@@ -429,17 +430,26 @@ bool Connection::deliver(Subscription& sub, const Message& m) {
     close(CloseReason::SlowConsumerPending, true);
     return false;
   }
-  out_.append(with_headers ? "HMSG " : "MSG ");
-  out_.append(m.subject).append(" ").append(sub.sid).append(" ");
-  if (!m.reply.empty()) out_.append(m.reply).append(" ");
+  // Literal pieces go in with their sizes known: no strlen per delivery.
+  using namespace std::string_view_literals;
+  out_.append(with_headers ? "HMSG "sv : "MSG "sv);
+  out_.append(m.subject);
+  out_.push_back(' ');
+  out_.append(sub.sid);
+  out_.push_back(' ');
+  if (!m.reply.empty()) {
+    out_.append(m.reply);
+    out_.push_back(' ');
+  }
   if (with_headers) {
     append_uint(out_, m.headers.size());
-    out_ += ' ';
+    out_.push_back(' ');
   }
   append_uint(out_, body);
-  out_.append("\r\n");
+  out_.append("\r\n"sv);
   if (with_headers) out_.append(m.headers);
-  out_.append(m.payload).append("\r\n");
+  out_.append(m.payload);
+  out_.append("\r\n"sv);
   ++out_msgs_;
   out_bytes_ += body;
   ServerStats& st = server_.stats();

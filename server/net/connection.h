@@ -86,6 +86,7 @@ class Connection final : public Client {
 
   Server& server_;
   const uint64_t id_;
+  const bool trace_;  // -V: looked up once, not per message
   uv_tcp_t tcp_;
   uv_timer_t ping_timer_, auth_timer_, write_timer_;
   int open_handles_ = 0;
