@@ -10,39 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "tests/compat/libnats_support.h"
 #include "tests/support/server_process.h"
 
-namespace Catch {
-template <>
-struct StringMaker<natsStatus> {
-  static std::string convert(natsStatus s) {
-    return std::string(natsStatus_GetText(s)) + " (" + std::to_string(s) + ")";
-  }
-};
-}  // namespace Catch
-
-namespace {
-
+using namespace tern::test::libnats;
+using namespace std::chrono_literals;
 using tern::test::ServerProcess;
 using tern::test::write_temp_file;
-using namespace std::chrono_literals;
 
-template <auto Fn>
-struct Deleter {
-  template <class T>
-  void operator()(T* p) const {
-    Fn(p);
-  }
-};
-using Conn = std::unique_ptr<natsConnection, Deleter<natsConnection_Destroy>>;
-using Sub = std::unique_ptr<natsSubscription, Deleter<natsSubscription_Destroy>>;
-using Msg = std::unique_ptr<natsMsg, Deleter<natsMsg_Destroy>>;
-using Opts = std::unique_ptr<natsOptions, Deleter<natsOptions_Destroy>>;
-
-void start(ServerProcess& server, const std::vector<std::string>& args) {
-  INFO("server: " << tern::test::server_binary());
-  REQUIRE(server.start(args));
-}
+namespace {
 
 std::string url_with(const ServerProcess& server, const std::string& userinfo) {
   return "nats://" + userinfo + "@127.0.0.1:" + std::to_string(server.port());
@@ -58,11 +34,8 @@ struct Attempt {
 
 Attempt try_connect(const ServerProcess& server, const char* user, const char* pass, const char* token,
                     const std::string& url = {}) {
-  natsOptions* o = nullptr;
-  REQUIRE(natsOptions_Create(&o) == NATS_OK);
-  Opts opts(o);
-  REQUIRE(natsOptions_SetURL(o, url.empty() ? server.url().c_str() : url.c_str()) == NATS_OK);
-  REQUIRE(natsOptions_SetTimeout(o, 2000) == NATS_OK);
+  Opts opts = options_for(server, url);
+  natsOptions* o = opts.get();
   REQUIRE(natsOptions_SetAllowReconnect(o, false) == NATS_OK);
   if (user != nullptr || pass != nullptr) REQUIRE(natsOptions_SetUserInfo(o, user, pass) == NATS_OK);
   if (token != nullptr) REQUIRE(natsOptions_SetToken(o, token) == NATS_OK);
@@ -81,15 +54,11 @@ Attempt try_connect(const ServerProcess& server, const char* user, const char* p
 
 // Proves an authenticated connection is fully usable: subscribe, publish, receive.
 void check_round_trip(natsConnection* nc) {
-  natsSubscription* s = nullptr;
-  REQUIRE(natsConnection_SubscribeSync(&s, nc, "auth.rt") == NATS_OK);
-  Sub sub(s);
+  Sub sub = subscribe_sync(nc, "auth.rt");
   REQUIRE(natsConnection_PublishString(nc, "auth.rt", "authed") == NATS_OK);
-  REQUIRE(natsConnection_FlushTimeout(nc, 2000) == NATS_OK);
-  natsMsg* m = nullptr;
-  REQUIRE(natsSubscription_NextMsg(&m, sub.get(), 2000) == NATS_OK);
-  Msg msg(m);
-  CHECK(std::string(natsMsg_GetData(m), natsMsg_GetDataLength(m)) == "authed");
+  flush(nc);
+  Msg msg = next_msg(sub.get());
+  CHECK(data_of(msg.get()) == "authed");
 }
 
 void check_rejected(const Attempt& a) {
@@ -178,16 +147,12 @@ authorization {
   REQUIRE(b.status == NATS_OK);
 
   // Users can talk to each other (same account).
-  natsSubscription* s = nullptr;
-  REQUIRE(natsConnection_SubscribeSync(&s, b.conn.get(), "between.users") == NATS_OK);
-  Sub sub(s);
-  REQUIRE(natsConnection_FlushTimeout(b.conn.get(), 2000) == NATS_OK);
+  Sub sub = subscribe_sync(b.conn.get(), "between.users");
+  flush(b.conn.get());
   REQUIRE(natsConnection_PublishString(a.conn.get(), "between.users", "hi b") == NATS_OK);
-  REQUIRE(natsConnection_FlushTimeout(a.conn.get(), 2000) == NATS_OK);
-  natsMsg* m = nullptr;
-  REQUIRE(natsSubscription_NextMsg(&m, sub.get(), 2000) == NATS_OK);
-  Msg msg(m);
-  CHECK(std::string(natsMsg_GetData(m), natsMsg_GetDataLength(m)) == "hi b");
+  flush(a.conn.get());
+  Msg msg = next_msg(sub.get());
+  CHECK(data_of(msg.get()) == "hi b");
 
   check_rejected(try_connect(server, "svc-a", "pw-b", nullptr));  // another user's password
   check_rejected(try_connect(server, "svc-c", "pw-c", nullptr));

@@ -17,73 +17,14 @@
 #include <thread>
 #include <vector>
 
+#include "tests/compat/libnats_support.h"
 #include "tests/support/server_process.h"
 
-namespace Catch {
-template <>
-struct StringMaker<natsStatus> {
-  static std::string convert(natsStatus s) {
-    return std::string(natsStatus_GetText(s)) + " (" + std::to_string(s) + ")";
-  }
-};
-}  // namespace Catch
+using namespace tern::test::libnats;
+using namespace std::chrono_literals;
+using tern::test::ServerProcess;
 
 namespace {
-
-using tern::test::ServerProcess;
-using namespace std::chrono_literals;
-
-template <auto Fn>
-struct Deleter {
-  template <class T>
-  void operator()(T* p) const {
-    Fn(p);
-  }
-};
-using Conn = std::unique_ptr<natsConnection, Deleter<natsConnection_Destroy>>;
-using Sub = std::unique_ptr<natsSubscription, Deleter<natsSubscription_Destroy>>;
-using Msg = std::unique_ptr<natsMsg, Deleter<natsMsg_Destroy>>;
-using Opts = std::unique_ptr<natsOptions, Deleter<natsOptions_Destroy>>;
-using Stats = std::unique_ptr<natsStatistics, Deleter<natsStatistics_Destroy>>;
-
-void start(ServerProcess& server, const std::vector<std::string>& args = {}) {
-  INFO("server: " << tern::test::server_binary());
-  REQUIRE(server.start(args));
-}
-
-Conn connect(const ServerProcess& server) {
-  natsConnection* nc = nullptr;
-  REQUIRE(natsConnection_ConnectTo(&nc, server.url().c_str()) == NATS_OK);
-  return Conn(nc);
-}
-
-Opts options_for(const ServerProcess& server) {
-  natsOptions* o = nullptr;
-  REQUIRE(natsOptions_Create(&o) == NATS_OK);
-  Opts opts(o);
-  REQUIRE(natsOptions_SetURL(o, server.url().c_str()) == NATS_OK);
-  REQUIRE(natsOptions_SetTimeout(o, 2000) == NATS_OK);
-  return opts;
-}
-
-Conn connect_with(natsOptions* opts) {
-  natsConnection* nc = nullptr;
-  REQUIRE(natsConnection_Connect(&nc, opts) == NATS_OK);
-  return Conn(nc);
-}
-
-Sub subscribe_sync(natsConnection* nc, const char* subject) {
-  natsSubscription* s = nullptr;
-  REQUIRE(natsConnection_SubscribeSync(&s, nc, subject) == NATS_OK);
-  return Sub(s);
-}
-
-// Waits for the next message; REQUIREs that one arrives within `timeout_ms`.
-Msg next_msg(natsSubscription* sub, int64_t timeout_ms = 2000) {
-  natsMsg* m = nullptr;
-  REQUIRE(natsSubscription_NextMsg(&m, sub, timeout_ms) == NATS_OK);
-  return Msg(m);
-}
 
 // Returns the status of a NextMsg that is expected NOT to yield a message (destroys one if it does).
 natsStatus no_msg(natsSubscription* sub, int64_t timeout_ms = 100) {
@@ -96,16 +37,6 @@ natsStatus no_msg(natsSubscription* sub, int64_t timeout_ms = 100) {
   }
   return s;
 }
-
-std::string data_of(const natsMsg* m) {
-  return std::string(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
-}
-
-void publish(natsConnection* nc, const char* subject, const std::string& data) {
-  REQUIRE(natsConnection_Publish(nc, subject, data.data(), static_cast<int>(data.size())) == NATS_OK);
-}
-
-void flush(natsConnection* nc) { REQUIRE(natsConnection_FlushTimeout(nc, 2000) == NATS_OK); }
 
 // Messages the connection has received from the server (counted before any client-side filtering).
 uint64_t in_msgs(natsConnection* nc) {
@@ -252,9 +183,7 @@ TEST_CASE("libnats: async subscribe invokes the callback for each message in ord
   Collector got;
   Conn subc = connect(server);
   Conn pub = connect(server);
-  natsSubscription* s = nullptr;
-  REQUIRE(natsConnection_Subscribe(&s, subc.get(), "async.cb", Collector::on_msg, &got) == NATS_OK);
-  Sub sub(s);
+  Sub sub = subscribe_async(subc.get(), "async.cb", Collector::on_msg, &got);
   flush(subc.get());
 
   for (int i = 0; i < 20; ++i) publish(pub.get(), "async.cb", "m" + std::to_string(i));
@@ -355,9 +284,7 @@ TEST_CASE("libnats: queue group delivers each message to exactly one member and 
   Conn pub = connect(server);
   std::vector<Sub> members;
   for (natsConnection* c : {c1.get(), c2.get(), c2.get()}) {  // 3 members on 2 connections
-    natsSubscription* s = nullptr;
-    REQUIRE(natsConnection_QueueSubscribeSync(&s, c, "work.items", "workers") == NATS_OK);
-    members.emplace_back(s);
+    members.push_back(queue_subscribe_sync(c, "work.items", "workers"));
   }
   Sub plain = subscribe_sync(c1.get(), "work.items");  // not in the group: sees everything
   flush(c1.get());
@@ -401,11 +328,8 @@ TEST_CASE("libnats: two different queue groups on one subject each get every mes
   Conn nc = connect(server);
   std::vector<Sub> a, b;
   for (int i = 0; i < 2; ++i) {
-    natsSubscription* s = nullptr;
-    REQUIRE(natsConnection_QueueSubscribeSync(&s, nc.get(), "groups.x", "A") == NATS_OK);
-    a.emplace_back(s);
-    REQUIRE(natsConnection_QueueSubscribeSync(&s, nc.get(), "groups.x", "B") == NATS_OK);
-    b.emplace_back(s);
+    a.push_back(queue_subscribe_sync(nc.get(), "groups.x", "A"));
+    b.push_back(queue_subscribe_sync(nc.get(), "groups.x", "B"));
   }
   flush(nc.get());
   for (int i = 0; i < kMessages; ++i) publish(nc.get(), "groups.x", std::to_string(i));
@@ -488,9 +412,7 @@ TEST_CASE("libnats: AutoUnsubscribe on an async subscription invokes the callbac
   start(server);
   Collector got;
   Conn nc = connect(server);
-  natsSubscription* s = nullptr;
-  REQUIRE(natsConnection_Subscribe(&s, nc.get(), "auto.async", Collector::on_msg, &got) == NATS_OK);
-  Sub sub(s);
+  Sub sub = subscribe_async(nc.get(), "auto.async", Collector::on_msg, &got);
   REQUIRE(natsSubscription_AutoUnsubscribe(sub.get(), 5) == NATS_OK);
   flush(nc.get());
   for (int i = 0; i < 12; ++i) publish(nc.get(), "auto.async", std::to_string(i));
@@ -613,9 +535,7 @@ TEST_CASE("libnats: natsSubscription_Drain delivers every pending message, then 
   GatedCounter got;
   Conn subc = connect(server);
   Conn pub = connect(server);
-  natsSubscription* s = nullptr;
-  REQUIRE(natsConnection_Subscribe(&s, subc.get(), "drain.sub", GatedCounter::on_msg, &got) == NATS_OK);
-  Sub sub(s);
+  Sub sub = subscribe_async(subc.get(), "drain.sub", GatedCounter::on_msg, &got);
   ReleaseOnExit release_on_exit{got};
   flush(subc.get());
 
@@ -657,9 +577,7 @@ TEST_CASE("libnats: natsConnection_Drain delivers every pending message and then
   REQUIRE(natsOptions_SetClosedCB(opts.get(), ClosedSignal::on_closed, &closed) == NATS_OK);
   Conn subc = connect_with(opts.get());
   Conn pub = connect(server);
-  natsSubscription* s = nullptr;
-  REQUIRE(natsConnection_Subscribe(&s, subc.get(), "drain.conn", GatedCounter::on_msg, &got) == NATS_OK);
-  Sub sub(s);
+  Sub sub = subscribe_async(subc.get(), "drain.conn", GatedCounter::on_msg, &got);
   ReleaseOnExit release_on_exit{got};
   flush(subc.get());
 
@@ -699,12 +617,7 @@ TEST_CASE("libnats: echo is on by default and off with natsOptions_SetNoEcho", "
     Conn quiet = connect_with(opts.get());
     Conn other = connect(server);
     Sub quiet_sub = subscribe_sync(quiet.get(), "echo.test");
-    Sub quiet_queue = nullptr;
-    {
-      natsSubscription* s = nullptr;
-      REQUIRE(natsConnection_QueueSubscribeSync(&s, quiet.get(), "echo.test", "q") == NATS_OK);
-      quiet_queue.reset(s);
-    }
+    Sub quiet_queue = queue_subscribe_sync(quiet.get(), "echo.test", "q");
     Sub other_sub = subscribe_sync(other.get(), "echo.test");
     flush(quiet.get());
     flush(other.get());

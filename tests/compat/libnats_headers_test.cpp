@@ -16,67 +16,20 @@
 #include <string>
 #include <vector>
 
+#include "tests/compat/libnats_support.h"
 #include "tests/support/server_process.h"
 
-namespace Catch {
-template <>
-struct StringMaker<natsStatus> {
-  static std::string convert(natsStatus s) {
-    return std::string(natsStatus_GetText(s)) + " (" + std::to_string(s) + ")";
-  }
-};
-}  // namespace Catch
+using namespace tern::test::libnats;
+using namespace std::chrono_literals;
+using tern::test::ServerProcess;
 
 namespace {
-
-using tern::test::ServerProcess;
-using namespace std::chrono_literals;
-
-template <auto Fn>
-struct Deleter {
-  template <class T>
-  void operator()(T* p) const {
-    Fn(p);
-  }
-};
-using Conn = std::unique_ptr<natsConnection, Deleter<natsConnection_Destroy>>;
-using Sub = std::unique_ptr<natsSubscription, Deleter<natsSubscription_Destroy>>;
-using Msg = std::unique_ptr<natsMsg, Deleter<natsMsg_Destroy>>;
-
-void start(ServerProcess& server) {
-  INFO("server: " << tern::test::server_binary());
-  REQUIRE(server.start());
-}
-
-Conn connect(const ServerProcess& server) {
-  natsConnection* nc = nullptr;
-  REQUIRE(natsConnection_ConnectTo(&nc, server.url().c_str()) == NATS_OK);
-  return Conn(nc);
-}
-
-Sub subscribe_sync(natsConnection* nc, const char* subject) {
-  natsSubscription* s = nullptr;
-  REQUIRE(natsConnection_SubscribeSync(&s, nc, subject) == NATS_OK);
-  return Sub(s);
-}
-
-Msg next_msg(natsSubscription* sub, int64_t timeout_ms = 2000) {
-  natsMsg* m = nullptr;
-  REQUIRE(natsSubscription_NextMsg(&m, sub, timeout_ms) == NATS_OK);
-  return Msg(m);
-}
 
 Msg make_msg(const char* subject, const std::string& data, const char* reply = nullptr) {
   natsMsg* m = nullptr;
   REQUIRE(natsMsg_Create(&m, subject, reply, data.data(), static_cast<int>(data.size())) == NATS_OK);
   return Msg(m);
 }
-
-std::string data_of(const natsMsg* m) {
-  return std::string(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
-}
-
-void flush(natsConnection* nc) { REQUIRE(natsConnection_FlushTimeout(nc, 2000) == NATS_OK); }
 
 // All values of `key`, in order; empty when the key is absent.
 std::vector<std::string> values_of(natsMsg* m, const char* key) {
@@ -225,9 +178,7 @@ TEST_CASE("libnats: headers and payload survive a wildcard subscription and a qu
   start(server);
   Conn nc = connect(server);
   Sub wild = subscribe_sync(nc.get(), "hdr.>");
-  natsSubscription* q = nullptr;
-  REQUIRE(natsConnection_QueueSubscribeSync(&q, nc.get(), "hdr.wild.x", "grp") == NATS_OK);
-  Sub queue(q);
+  Sub queue = queue_subscribe_sync(nc.get(), "hdr.wild.x", "grp");
   flush(nc.get());
 
   Msg out = make_msg("hdr.wild.x", "body");
@@ -309,9 +260,7 @@ TEST_CASE("libnats: RequestMsg carries headers to the responder and the reply's 
   start(server);
   Conn rc = connect(server);
   Conn nc = connect(server);
-  natsSubscription* s = nullptr;
-  REQUIRE(natsConnection_Subscribe(&s, rc.get(), "hdr.svc", header_responder, nullptr) == NATS_OK);
-  Sub service(s);
+  Sub service = subscribe_async(rc.get(), "hdr.svc", header_responder, nullptr);
   flush(rc.get());
 
   Msg req = make_msg("hdr.svc", "question");

@@ -17,56 +17,14 @@
 #include <thread>
 #include <vector>
 
+#include "tests/compat/libnats_support.h"
 #include "tests/support/server_process.h"
 
-namespace Catch {
-template <>
-struct StringMaker<natsStatus> {
-  static std::string convert(natsStatus s) {
-    return std::string(natsStatus_GetText(s)) + " (" + std::to_string(s) + ")";
-  }
-};
-}  // namespace Catch
+using namespace tern::test::libnats;
+using namespace std::chrono_literals;
+using tern::test::ServerProcess;
 
 namespace {
-
-using tern::test::ServerProcess;
-using namespace std::chrono_literals;
-
-template <auto Fn>
-struct Deleter {
-  template <class T>
-  void operator()(T* p) const {
-    Fn(p);
-  }
-};
-using Conn = std::unique_ptr<natsConnection, Deleter<natsConnection_Destroy>>;
-using Sub = std::unique_ptr<natsSubscription, Deleter<natsSubscription_Destroy>>;
-using Msg = std::unique_ptr<natsMsg, Deleter<natsMsg_Destroy>>;
-using Inbox = std::unique_ptr<natsInbox, Deleter<natsInbox_Destroy>>;
-
-void start(ServerProcess& server) {
-  INFO("server: " << tern::test::server_binary());
-  REQUIRE(server.start());
-}
-
-Conn connect(const ServerProcess& server) {
-  natsConnection* nc = nullptr;
-  REQUIRE(natsConnection_ConnectTo(&nc, server.url().c_str()) == NATS_OK);
-  return Conn(nc);
-}
-
-Sub subscribe_sync(natsConnection* nc, const char* subject) {
-  natsSubscription* s = nullptr;
-  REQUIRE(natsConnection_SubscribeSync(&s, nc, subject) == NATS_OK);
-  return Sub(s);
-}
-
-std::string data_of(const natsMsg* m) {
-  return std::string(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
-}
-
-void flush(natsConnection* nc) { REQUIRE(natsConnection_FlushTimeout(nc, 2000) == NATS_OK); }
 
 int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - since).count();
@@ -108,7 +66,7 @@ Sub serve(natsConnection* nc, const char* subject, EchoResponder& responder, con
   } else {
     REQUIRE(natsConnection_Subscribe(&s, nc, subject, EchoResponder::on_msg, &responder) == NATS_OK);
   }
-  REQUIRE(natsConnection_FlushTimeout(nc, 2000) == NATS_OK);
+  flush(nc);
   return Sub(s);
 }
 
@@ -123,9 +81,7 @@ TEST_CASE("libnats: Request gets the reply of a responder on another connection,
   Conn nc = connect(server);
   Sub service = serve(rc.get(), "svc.echo", responder);
 
-  natsMsg* r = nullptr;
-  REQUIRE(natsConnection_RequestString(&r, nc.get(), "svc.echo", "ping", 2000) == NATS_OK);
-  Msg reply(r);
+  Msg reply = request(nc.get(), "svc.echo", "ping");
   CHECK(data_of(reply.get()) == "re:ping");
 
   std::lock_guard<std::mutex> lock(responder.mu);
@@ -220,8 +176,7 @@ TEST_CASE("libnats: Request with nobody subscribed returns NATS_NO_RESPONDERS qu
   // The connection is still usable afterwards, and a later responder is found.
   EchoResponder responder;
   Sub service = serve(nc.get(), "svc.nobody", responder);
-  REQUIRE(natsConnection_RequestString(&r, nc.get(), "svc.nobody", "now?", 2000) == NATS_OK);
-  Msg reply(r);
+  Msg reply = request(nc.get(), "svc.nobody", "now?");
   CHECK(data_of(reply.get()) == "re:now?");
 }
 
@@ -233,14 +188,12 @@ TEST_CASE("libnats: a responder that unsubscribed leaves requests with NATS_NO_R
   Conn rc = connect(server);
   Conn nc = connect(server);
   Sub service = serve(rc.get(), "svc.gone", responder);
-  natsMsg* r = nullptr;
-  REQUIRE(natsConnection_RequestString(&r, nc.get(), "svc.gone", "a", 2000) == NATS_OK);
-  natsMsg_Destroy(r);
-  r = nullptr;
+  request(nc.get(), "svc.gone", "a");
 
   REQUIRE(natsSubscription_Unsubscribe(service.get()) == NATS_OK);
   flush(rc.get());
   auto t0 = std::chrono::steady_clock::now();
+  natsMsg* r = nullptr;
   CHECK(natsConnection_RequestString(&r, nc.get(), "svc.gone", "b", 5000) == NATS_NO_RESPONDERS);
   CHECK(elapsed_ms(t0) < 1000);
   if (r != nullptr) natsMsg_Destroy(r);
@@ -290,9 +243,7 @@ TEST_CASE("libnats: no-responders status reaches an async reply subscription as 
     self->cv.notify_all();
   };
   Conn nc = connect(server);
-  natsSubscription* s = nullptr;
-  REQUIRE(natsConnection_Subscribe(&s, nc.get(), "my.replies.>", on_msg, &seen) == NATS_OK);
-  Sub replies(s);
+  Sub replies = subscribe_async(nc.get(), "my.replies.>", on_msg, &seen);
   flush(nc.get());
   // The reply subject matches the publisher's wildcard subscription: the server must find it.
   REQUIRE(natsConnection_PublishRequestString(nc.get(), "svc.absent", "my.replies.1", "x") == NATS_OK);
@@ -337,9 +288,7 @@ TEST_CASE("libnats: an empty reply is returned as an empty message, not as no-re
   Conn rc = connect(server);
   Conn nc = connect(server);
   Sub service = serve(rc.get(), "svc.empty", responder);
-  natsMsg* r = nullptr;
-  REQUIRE(natsConnection_RequestString(&r, nc.get(), "svc.empty", "give me nothing", 2000) == NATS_OK);
-  Msg reply(r);
+  Msg reply = request(nc.get(), "svc.empty", "give me nothing");
   CHECK(natsMsg_GetDataLength(reply.get()) == 0);
   CHECK_FALSE(natsMsg_IsNoResponders(reply.get()));
 }
@@ -380,8 +329,6 @@ TEST_CASE("libnats: a responder on the requester's own connection answers the re
   EchoResponder responder;
   Conn nc = connect(server);
   Sub service = serve(nc.get(), "svc.self", responder);
-  natsMsg* r = nullptr;
-  REQUIRE(natsConnection_RequestString(&r, nc.get(), "svc.self", "me", 2000) == NATS_OK);
-  Msg reply(r);
+  Msg reply = request(nc.get(), "svc.self", "me");
   CHECK(data_of(reply.get()) == "re:me");
 }

@@ -8,13 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/protocol_helpers.h"
 #include "tests/support/raw_client.h"
 #include "tests/support/server_process.h"
 
 using namespace std::chrono_literals;
-using tern::test::RawClient;
-using tern::test::ServerProcess;
-using Lines = std::vector<std::string>;
+using namespace tern::test;
 
 namespace {
 
@@ -22,34 +21,6 @@ namespace {
 // is the same hash with the older version prefix. nats-server accepts both.
 constexpr const char* kBcrypt2b = "$2b$04$5fd.k0WxKgJDoVGQUyv7qeArmAQ6DLhs5IrCbNViEhMYILjVvfo8G";
 constexpr const char* kBcrypt2a = "$2a$04$5fd.k0WxKgJDoVGQUyv7qeArmAQ6DLhs5IrCbNViEhMYILjVvfo8G";
-
-std::string next_line(RawClient& c, std::chrono::milliseconds timeout = 2s) {
-  return c.read_line(timeout).value_or("<none>");
-}
-
-// Sends PING and returns every line before the PONG; a trailing "<none>" means no PONG came.
-Lines until_pong(RawClient& c, std::chrono::milliseconds timeout = 3s) {
-  Lines out;
-  if (!c.send("PING\r\n")) return {"<send failed>"};
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    auto line = c.read_line(left < 1ms ? 1ms : left);
-    if (!line) {
-      out.push_back("<none>");
-      return out;
-    }
-    if (*line == "PONG") return out;
-    out.push_back(*line);
-  }
-}
-
-std::string output_until_close(RawClient& c, std::chrono::milliseconds timeout = 3s) {
-  if (!c.wait_closed(timeout)) return "<still open> " + c.drain(1ms);
-  return c.drain(1ms);
-}
-
-std::vector<std::string> config(const std::string& text) { return {"-c", tern::test::write_temp_file(text)}; }
 
 // What the server answers to "CONNECT <json>\r\nPING\r\n" on a fresh connection: "PONG" when
 // accepted, or everything it sent before closing.
@@ -88,7 +59,7 @@ TEST_CASE("token auth from --auth: the right token connects, a wrong or missing 
 
 TEST_CASE("token auth from a config file", "[auth]") {
   ServerProcess s;
-  REQUIRE(s.start(config("authorization { token: \"s3cret\" }\n")));
+  REQUIRE(s.start(with_config("authorization { token: \"s3cret\" }\n")));
   CHECK(info_of(s)["auth_required"] == true);
   CHECK(connect_reply(s, R"({"verbose":false,"auth_token":"s3cret"})") == "PONG");
   CHECK(connect_reply(s, R"({"verbose":false,"auth_token":"S3CRET"})") == kViolation);
@@ -108,7 +79,7 @@ TEST_CASE("user/password from --user/--pass", "[auth]") {
 
 TEST_CASE("user/password from a config file, and verbose +OK after a good CONNECT", "[auth]") {
   ServerProcess s;
-  REQUIRE(s.start(config("authorization { user: alice, password: pw1 }\n")));
+  REQUIRE(s.start(with_config("authorization { user: alice, password: pw1 }\n")));
   CHECK(info_of(s)["auth_required"] == true);
   CHECK(connect_reply(s, R"({"verbose":false,"user":"alice","pass":"pw1"})") == "PONG");
   CHECK(connect_reply(s, R"({"verbose":false,"user":"alice","pass":"pw2"})") == kViolation);
@@ -121,11 +92,11 @@ TEST_CASE("user/password from a config file, and verbose +OK after a good CONNEC
 
 TEST_CASE("a users list with plain and bcrypt passwords", "[auth]") {
   ServerProcess s;
-  REQUIRE(s.start(config(std::string("authorization {\n  users = [\n") +
-                         "    {user: alice, password: pw1}\n"
-                         "    {user: bob, password: \"" + kBcrypt2a + "\"}\n"
-                         "    {user: carol, password: \"" + kBcrypt2b + "\"}\n"
-                         "  ]\n}\n")));
+  REQUIRE(s.start(with_config(std::string("authorization {\n  users = [\n") +
+                              "    {user: alice, password: pw1}\n"
+                              "    {user: bob, password: \"" + kBcrypt2a + "\"}\n"
+                              "    {user: carol, password: \"" + kBcrypt2b + "\"}\n"
+                              "  ]\n}\n")));
   CHECK(info_of(s)["auth_required"] == true);
   CHECK(connect_reply(s, R"({"verbose":false,"user":"alice","pass":"pw1"})") == "PONG");
   CHECK(connect_reply(s, R"({"verbose":false,"user":"bob","pass":"s3cret"})") == "PONG");
@@ -144,10 +115,7 @@ TEST_CASE("with auth on, a first op other than CONNECT gets -ERR 'Authorization 
   REQUIRE(s.start({"--auth", "s3cret"}));
   for (std::string op : {"PING\r\n", "SUB foo 1\r\n", "PUB foo 0\r\n\r\n"}) {
     INFO("first op: " << op);
-    RawClient c;
-    REQUIRE(c.connect_and_read_info(s.port()));
-    REQUIRE(c.send(op));
-    CHECK(output_until_close(c) == kViolation);
+    CHECK(output_until_close_after_info(s, op) == kViolation);
   }
 }
 
@@ -160,7 +128,7 @@ TEST_CASE("without auth, INFO has no auth_required and any CONNECT is accepted",
 
 TEST_CASE("users list permissions: publish allow/deny and subscribe deny", "[auth][permissions]") {
   ServerProcess s;
-  REQUIRE(s.start(config(R"(authorization {
+  REQUIRE(s.start(with_config(R"(authorization {
   users = [
     { user: alice, password: pw1, permissions: {
         publish: { allow: ["ok.>", "_INBOX.>"], deny: ["ok.secret"] }

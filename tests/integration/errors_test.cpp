@@ -8,55 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/protocol_helpers.h"
 #include "tests/support/raw_client.h"
 #include "tests/support/server_process.h"
 
 using namespace std::chrono_literals;
-using tern::test::RawClient;
-using tern::test::ServerProcess;
-using Lines = std::vector<std::string>;
-
-namespace {
-
-constexpr const char* kQuiet = R"({"verbose":false,"pedantic":false,"protocol":1})";
-
-std::string next_line(RawClient& c, std::chrono::milliseconds timeout = 2s) {
-  return c.read_line(timeout).value_or("<none>");
-}
-
-// Sends PING and returns every line before the PONG; a trailing "<none>" means no PONG came.
-Lines until_pong(RawClient& c, std::chrono::milliseconds timeout = 3s) {
-  Lines out;
-  if (!c.send("PING\r\n")) return {"<send failed>"};
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    auto line = c.read_line(left < 1ms ? 1ms : left);
-    if (!line) {
-      out.push_back("<none>");
-      return out;
-    }
-    if (*line == "PONG") return out;
-    out.push_back(*line);
-  }
-}
-
-// Waits for the server to close the connection and returns the raw bytes it sent (and that
-// were not read yet) before closing. "<still open>" means it did not close in time.
-std::string output_until_close(RawClient& c, std::chrono::milliseconds timeout = 3s) {
-  if (!c.wait_closed(timeout)) return "<still open> " + c.drain(1ms);
-  return c.drain(1ms);
-}
-
-std::vector<std::string> config(const std::string& text) { return {"-c", tern::test::write_temp_file(text)}; }
-
-// A connection after CONNECT (verbose off) whose PONG has been read: the next bytes from
-// the server are the reaction to whatever the test sends next.
-void connect(RawClient& c, const ServerProcess& s, const std::string& json = kQuiet) {
-  REQUIRE(c.handshake(s.port(), json));
-}
-
-}  // namespace
+using namespace tern::test;
 
 TEST_CASE("an unknown op gets -ERR 'Unknown Protocol Operation' and the connection closes", "[errors]") {
   ServerProcess s;
@@ -72,16 +29,10 @@ TEST_CASE("an unknown op gets -ERR 'Unknown Protocol Operation' and the connecti
   };
   for (const auto& in : inputs) {
     INFO("input: " << in);
-    RawClient c;
-    connect(c, s);
-    REQUIRE(c.send(in));
-    CHECK(output_until_close(c) == "-ERR 'Unknown Protocol Operation'\r\n");
+    CHECK(output_until_close_after_connect(s, in) == "-ERR 'Unknown Protocol Operation'\r\n");
   }
   // Also before any CONNECT.
-  RawClient t;
-  REQUIRE(t.connect_and_read_info(s.port()));
-  REQUIRE(t.send("HELLO\r\n"));
-  CHECK(output_until_close(t) == "-ERR 'Unknown Protocol Operation'\r\n");
+  CHECK(output_until_close_after_info(s, "HELLO\r\n") == "-ERR 'Unknown Protocol Operation'\r\n");
 }
 
 TEST_CASE("a payload not followed by CRLF is 'Unknown Protocol Operation', closes, and is not delivered",
@@ -103,22 +54,16 @@ TEST_CASE("a control line over 4096 bytes gets -ERR 'maximum control line exceed
   REQUIRE(s.start());
 
   SECTION("a SUB line of 5000 bytes") {
-    RawClient c;
-    connect(c, s);
-    REQUIRE(c.send("SUB " + std::string(5000, 'a') + " 1\r\n"));
-    CHECK(output_until_close(c) == "-ERR 'maximum control line exceeded'\r\n");
+    CHECK(output_until_close_after_connect(s, "SUB " + std::string(5000, 'a') + " 1\r\n") ==
+          "-ERR 'maximum control line exceeded'\r\n");
   }
   SECTION("10 KB of a PUB line with no newline at all") {
-    RawClient c;
-    connect(c, s);
-    REQUIRE(c.send("PUB " + std::string(10240, 'a')));
-    CHECK(output_until_close(c) == "-ERR 'maximum control line exceeded'\r\n");
+    CHECK(output_until_close_after_connect(s, "PUB " + std::string(10240, 'a')) ==
+          "-ERR 'maximum control line exceeded'\r\n");
   }
   SECTION("a CONNECT line padded past the limit") {
-    RawClient c;
-    REQUIRE(c.connect_and_read_info(s.port()));
-    REQUIRE(c.send("CONNECT {" + std::string(5000, ' ') + "}\r\n"));
-    CHECK(output_until_close(c) == "-ERR 'maximum control line exceeded'\r\n");
+    CHECK(output_until_close_after_info(s, "CONNECT {" + std::string(5000, ' ') + "}\r\n") ==
+          "-ERR 'maximum control line exceeded'\r\n");
   }
   SECTION("the limit is on the argument part: 4096 bytes pass, 4097 do not") {
     RawClient ok;
@@ -144,15 +89,12 @@ TEST_CASE("a PUB larger than max_payload gets -ERR 'Maximum Payload Violation' a
     CHECK(m->payload.size() == 1048576);
     CHECK(until_pong(ok) == Lines{});
 
-    RawClient c;
-    connect(c, s);
     // Rejected on the size alone, before any payload is sent.
-    REQUIRE(c.send("PUB big 1048577\r\n"));
-    CHECK(output_until_close(c) == "-ERR 'Maximum Payload Violation'\r\n");
+    CHECK(output_until_close_after_connect(s, "PUB big 1048577\r\n") == "-ERR 'Maximum Payload Violation'\r\n");
   }
   SECTION("max_payload: 100 from a config file") {
     ServerProcess s;
-    REQUIRE(s.start(config("max_payload: 100\n")));
+    REQUIRE(s.start(with_config("max_payload: 100\n")));
     RawClient c;
     std::string info;
     REQUIRE(c.connect_and_read_info(s.port(), &info));
@@ -167,10 +109,9 @@ TEST_CASE("a PUB larger than max_payload gets -ERR 'Maximum Payload Violation' a
     CHECK(output_until_close(c) == "-ERR 'Maximum Payload Violation'\r\n");
 
     // For HPUB the limit applies to the total size (headers + payload).
-    RawClient h;
-    connect(h, s, R"({"verbose":false,"pedantic":false,"headers":true})");
-    REQUIRE(h.send("HPUB m 12 101\r\n"));
-    CHECK(output_until_close(h) == "-ERR 'Maximum Payload Violation'\r\n");
+    CHECK(output_until_close_after_connect(s, "HPUB m 12 101\r\n",
+                                           R"({"verbose":false,"pedantic":false,"headers":true})") ==
+          "-ERR 'Maximum Payload Violation'\r\n");
   }
 }
 
@@ -190,10 +131,7 @@ TEST_CASE("wrong argument counts and bad sizes close the connection without -ERR
   };
   for (const auto& in : inputs) {
     INFO("input: " << in);
-    RawClient c;
-    connect(c, s);
-    REQUIRE(c.send(in));
-    CHECK(output_until_close(c) == "");
+    CHECK(output_until_close_after_connect(s, in) == "");
   }
 }
 
@@ -202,24 +140,11 @@ TEST_CASE("HPUB without headers negotiated closes the connection without -ERR", 
   REQUIRE(s.start());
   const std::string hpub = "HPUB foo 12 14\r\nNATS/1.0\r\n\r\nhi\r\n";
 
-  SECTION("after a CONNECT without headers:true") {
-    RawClient c;
-    connect(c, s, kQuiet);
-    REQUIRE(c.send(hpub));
-    CHECK(output_until_close(c) == "");
-  }
+  SECTION("after a CONNECT without headers:true") { CHECK(output_until_close_after_connect(s, hpub, kQuiet) == ""); }
   SECTION("after CONNECT with headers:false") {
-    RawClient c;
-    connect(c, s, R"({"verbose":false,"headers":false})");
-    REQUIRE(c.send(hpub));
-    CHECK(output_until_close(c) == "");
+    CHECK(output_until_close_after_connect(s, hpub, R"({"verbose":false,"headers":false})") == "");
   }
-  SECTION("without any CONNECT") {
-    RawClient c;
-    REQUIRE(c.connect_and_read_info(s.port()));
-    REQUIRE(c.send(hpub));
-    CHECK(output_until_close(c) == "");
-  }
+  SECTION("without any CONNECT") { CHECK(output_until_close_after_info(s, hpub) == ""); }
 }
 
 TEST_CASE("malformed HPUB sizes close the connection without -ERR", "[errors]") {
@@ -227,10 +152,7 @@ TEST_CASE("malformed HPUB sizes close the connection without -ERR", "[errors]") 
   REQUIRE(s.start());
   for (std::string in : {"HPUB foo 14 12\r\n", "HPUB foo 12\r\n", "HPUB foo x 1 2 3\r\n", "HPUB foo x 12\r\n"}) {
     INFO("input: " << in);
-    RawClient c;
-    connect(c, s, R"({"verbose":false,"headers":true})");
-    REQUIRE(c.send(in));
-    CHECK(output_until_close(c) == "");
+    CHECK(output_until_close_after_connect(s, in, R"({"verbose":false,"headers":true})") == "");
   }
 }
 
@@ -239,44 +161,32 @@ TEST_CASE("CONNECT with invalid JSON closes the connection without -ERR", "[erro
   REQUIRE(s.start());
   for (std::string in : {"CONNECT {bad\r\n", "CONNECT {\"verbose\":false} x\r\n", "CONNECT [1,2\r\n"}) {
     INFO("input: " << in);
-    RawClient c;
-    REQUIRE(c.connect_and_read_info(s.port()));
-    REQUIRE(c.send(in + "PING\r\n"));
-    CHECK(output_until_close(c) == "");
+    CHECK(output_until_close_after_info(s, in + "PING\r\n") == "");
   }
   // Same for an INFO with invalid JSON sent by a client.
-  RawClient i;
-  connect(i, s);
-  REQUIRE(i.send("INFO {bad\r\nPING\r\n"));
-  CHECK(output_until_close(i) == "");
+  CHECK(output_until_close_after_connect(s, "INFO {bad\r\nPING\r\n") == "");
 }
 
 TEST_CASE("CONNECT with protocol 2 gets -ERR 'invalid client protocol' and closes", "[errors]") {
   ServerProcess s;
   REQUIRE(s.start());
-  RawClient c;
-  REQUIRE(c.connect_and_read_info(s.port()));
-  REQUIRE(c.send("CONNECT {\"verbose\":false,\"protocol\":2}\r\nPING\r\n"));
-  CHECK(output_until_close(c) == "-ERR 'invalid client protocol'\r\n");
+  CHECK(output_until_close_after_info(s, "CONNECT {\"verbose\":false,\"protocol\":2}\r\nPING\r\n") ==
+        "-ERR 'invalid client protocol'\r\n");
 }
 
 TEST_CASE("no_responders without headers gets -ERR 'no responders requires headers support' and closes",
           "[errors]") {
   ServerProcess s;
   REQUIRE(s.start());
-  RawClient c;
-  REQUIRE(c.connect_and_read_info(s.port()));
-  REQUIRE(c.send("CONNECT {\"verbose\":false,\"no_responders\":true}\r\nPING\r\n"));
-  CHECK(output_until_close(c) == "-ERR 'no responders requires headers support'\r\n");
+  CHECK(output_until_close_after_info(s, "CONNECT {\"verbose\":false,\"no_responders\":true}\r\nPING\r\n") ==
+        "-ERR 'no responders requires headers support'\r\n");
 }
 
 TEST_CASE("CONNECT with an account field gets -ERR 'Authorization Violation' and closes", "[errors]") {
   ServerProcess s;
   REQUIRE(s.start());
-  RawClient c;
-  REQUIRE(c.connect_and_read_info(s.port()));
-  REQUIRE(c.send("CONNECT {\"verbose\":false,\"account\":\"A\"}\r\nPING\r\n"));
-  CHECK(output_until_close(c) == "-ERR 'Authorization Violation'\r\n");
+  CHECK(output_until_close_after_info(s, "CONNECT {\"verbose\":false,\"account\":\"A\"}\r\nPING\r\n") ==
+        "-ERR 'Authorization Violation'\r\n");
 }
 
 TEST_CASE("SUB to an invalid subject gets -ERR 'Invalid Subject', the connection stays and a later SUB works",
@@ -362,7 +272,7 @@ TEST_CASE("a publish subject under _GR_. gets -ERR 'Permissions Violation for Pu
 
 TEST_CASE("max_subscriptions: 2 rejects the third SUB with -ERR 'maximum subscriptions exceeded'", "[errors]") {
   ServerProcess s;
-  REQUIRE(s.start(config("max_subscriptions: 2\n")));
+  REQUIRE(s.start(with_config("max_subscriptions: 2\n")));
   RawClient c;
   connect(c, s);
   REQUIRE(c.send("SUB a 1\r\nSUB b 2\r\n"));
@@ -384,7 +294,7 @@ TEST_CASE("max_subscriptions: 2 rejects the third SUB with -ERR 'maximum subscri
 
 TEST_CASE("max_connections: 2 sends INFO then -ERR 'maximum connections exceeded' to the third client", "[errors]") {
   ServerProcess s;
-  REQUIRE(s.start(config("max_connections: 2\n")));
+  REQUIRE(s.start(with_config("max_connections: 2\n")));
   RawClient a, b;
   connect(a, s);
   connect(b, s);
@@ -409,8 +319,5 @@ TEST_CASE("max_connections: 2 sends INFO then -ERR 'maximum connections exceeded
 TEST_CASE("a client that sends -ERR has its connection closed without a reply", "[errors]") {
   ServerProcess s;
   REQUIRE(s.start());
-  RawClient c;
-  connect(c, s);
-  REQUIRE(c.send("-ERR 'something'\r\nPING\r\n"));
-  CHECK(output_until_close(c) == "");
+  CHECK(output_until_close_after_connect(s, "-ERR 'something'\r\nPING\r\n") == "");
 }

@@ -12,52 +12,27 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/protocol_helpers.h"
 #include "tests/support/raw_client.h"
 #include "tests/support/server_process.h"
 
 using namespace std::chrono_literals;
-using tern::test::RawClient;
-using tern::test::ServerProcess;
-using Lines = std::vector<std::string>;
+using namespace tern::test;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr const char* kQuiet = R"({"verbose":false,"pedantic":false,"protocol":1})";
-
-std::string next_line(RawClient& c, std::chrono::milliseconds timeout = 2s) {
-  return c.read_line(timeout).value_or("<none>");
-}
-
-// Sends PING and returns every line before the PONG; a trailing "<none>" means no PONG came.
-Lines until_pong(RawClient& c, std::chrono::milliseconds timeout = 3s) {
-  Lines out;
-  if (!c.send("PING\r\n")) return {"<send failed>"};
-  auto deadline = Clock::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    auto line = c.read_line(left < 1ms ? 1ms : left);
-    if (!line) {
-      out.push_back("<none>");
-      return out;
-    }
-    if (*line == "PONG") return out;
-    out.push_back(*line);
+// Up to 10 lines as they come (server PINGs included when auto-PONG is off), stopping at the
+// first 3 s without one: bounded, in case the server keeps pinging forever.
+Lines lines_until_quiet(RawClient& c) {
+  Lines got;
+  for (int i = 0; i < 10; ++i) {
+    auto line = c.read_line(3s);
+    if (!line) break;
+    got.push_back(*line);
   }
+  return got;
 }
-
-std::string output_until_close(RawClient& c, std::chrono::milliseconds timeout = 3s) {
-  if (!c.wait_closed(timeout)) return "<still open> " + c.drain(1ms);
-  return c.drain(1ms);
-}
-
-std::vector<std::string> config(const std::string& text) { return {"-c", tern::test::write_temp_file(text)}; }
-
-void connect(RawClient& c, const ServerProcess& s, const std::string& json = kQuiet) {
-  REQUIRE(c.handshake(s.port(), json));
-}
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // A subscriber socket with a tiny receive buffer, set before connect() so the TCP window is
 // small from the start; the test reads from it only when it chooses to, to play a consumer
@@ -121,7 +96,7 @@ TEST_CASE("a slow consumer over max_pending is closed without any -ERR and the s
           "[limits]") {
   ServerProcess s;
   // max_payload may not exceed max_pending (nats-server refuses to start otherwise).
-  REQUIRE(s.start(config("max_pending: 100KB\nmax_payload: 100KB\n")));
+  REQUIRE(s.start(with_config("max_pending: 100KB\nmax_payload: 100KB\n")));
 
   StalledReader slow;
   REQUIRE(slow.connect(s.port(), 4096));
@@ -161,18 +136,13 @@ TEST_CASE("a slow consumer over max_pending is closed without any -ERR and the s
 TEST_CASE("a client that never answers PING gets -ERR 'Stale Connection' and is closed", "[limits]") {
   ServerProcess s;
   // Durations are written as strings with units, as in nats-server configs.
-  REQUIRE(s.start(config("ping_interval: \"200ms\"\nping_max: 1\n")));
+  REQUIRE(s.start(with_config("ping_interval: \"200ms\"\nping_max: 1\n")));
   RawClient c;
   c.set_auto_pong(false);
   REQUIRE(c.connect_and_read_info(s.port()));
   auto t0 = Clock::now();
   REQUIRE(c.send(std::string("CONNECT ") + kQuiet + "\r\nPING\r\n"));
-  Lines got;
-  for (int i = 0; i < 10; ++i) {  // bounded, in case the server keeps pinging forever
-    auto line = c.read_line(3s);
-    if (!line) break;
-    got.push_back(*line);
-  }
+  Lines got = lines_until_quiet(c);
   CHECK(c.wait_closed(1s));
   // ping_max 1: one PING may be outstanding; when the next one is due the server gives up.
   CHECK(got == Lines{"PONG", "PING", "-ERR 'Stale Connection'"});
@@ -181,23 +151,18 @@ TEST_CASE("a client that never answers PING gets -ERR 'Stale Connection' and is 
 
 TEST_CASE("ping_max: 2 allows two unanswered PINGs before 'Stale Connection'", "[limits]") {
   ServerProcess s;
-  REQUIRE(s.start(config("ping_interval: \"200ms\"\nping_max: 2\n")));
+  REQUIRE(s.start(with_config("ping_interval: \"200ms\"\nping_max: 2\n")));
   RawClient c;
   c.set_auto_pong(false);
   connect(c, s);
-  Lines got;
-  for (int i = 0; i < 10; ++i) {  // bounded, in case the server keeps pinging forever
-    auto line = c.read_line(3s);
-    if (!line) break;
-    got.push_back(*line);
-  }
+  Lines got = lines_until_quiet(c);
   CHECK(c.wait_closed(1s));
   CHECK(got == Lines{"PING", "PING", "-ERR 'Stale Connection'"});
 }
 
 TEST_CASE("a client that answers PINGs is kept alive past many ping intervals", "[limits]") {
   ServerProcess s;
-  REQUIRE(s.start(config("ping_interval: \"200ms\"\nping_max: 1\n")));
+  REQUIRE(s.start(with_config("ping_interval: \"200ms\"\nping_max: 1\n")));
   RawClient c;
   connect(c, s);
   // read_line answers every server PING; nothing else may arrive for over 5 intervals.
@@ -209,7 +174,7 @@ TEST_CASE("a client that never sends CONNECT gets -ERR 'Authentication Timeout' 
           "[limits][auth]") {
   ServerProcess s;
   // authorization.timeout is in seconds and may be fractional.
-  REQUIRE(s.start(config("authorization { token: \"s3cret\", timeout: 0.5 }\n")));
+  REQUIRE(s.start(with_config("authorization { token: \"s3cret\", timeout: 0.5 }\n")));
   RawClient c;
   REQUIRE(c.connect_and_read_info(s.port()));
   auto t0 = Clock::now();

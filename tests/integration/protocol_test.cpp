@@ -10,47 +10,18 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/protocol_helpers.h"
 #include "tests/support/raw_client.h"
 #include "tests/support/server_process.h"
 
 using namespace std::chrono_literals;
-using tern::test::RawClient;
-using tern::test::ServerProcess;
-using Lines = std::vector<std::string>;
+using namespace tern::test;
 
 namespace {
 
-constexpr const char* kQuiet = R"({"verbose":false,"pedantic":false,"protocol":1})";
 constexpr const char* kQuietHeaders = R"({"verbose":false,"pedantic":false,"headers":true,"protocol":1})";
 
-// The next line, or "<none>" when nothing came in time, so a failed CHECK prints something readable.
-std::string next_line(RawClient& c, std::chrono::milliseconds timeout = 2s) {
-  return c.read_line(timeout).value_or("<none>");
-}
-
-// Sends PING and returns every line received before the PONG. The server answers a PING only
-// after it has processed everything sent before it on this connection, so this is the whole
-// reaction to that input. A trailing "<none>" means the PONG never came.
-Lines until_pong(RawClient& c, std::chrono::milliseconds timeout = 3s) {
-  Lines out;
-  if (!c.send("PING\r\n")) return {"<send failed>"};
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    auto line = c.read_line(left < 1ms ? 1ms : left);
-    if (!line) {
-      out.push_back("<none>");
-      return out;
-    }
-    if (*line == "PONG") return out;
-    out.push_back(*line);
-  }
-}
-
-void connect(RawClient& c, const ServerProcess& s, const std::string& json = kQuiet) {
-  REQUIRE(c.handshake(s.port(), json));
-}
-
+// The INFO a fresh connection of `c` to `port` receives, parsed; `c` stays connected.
 nlohmann::json read_info(RawClient& c, int port) {
   std::string info;
   REQUIRE(c.connect_and_read_info(port, &info));

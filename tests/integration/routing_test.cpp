@@ -9,43 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/protocol_helpers.h"
 #include "tests/support/raw_client.h"
 #include "tests/support/server_process.h"
 
 using namespace std::chrono_literals;
-using tern::test::RawClient;
-using tern::test::ServerProcess;
-using Lines = std::vector<std::string>;
+using namespace tern::test;
 
 namespace {
 
-constexpr const char* kQuiet = R"({"verbose":false,"pedantic":false,"protocol":1})";
 constexpr const char* kRequester = R"({"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"protocol":1})";
-
-std::string next_line(RawClient& c, std::chrono::milliseconds timeout = 2s) {
-  return c.read_line(timeout).value_or("<none>");
-}
-
-// Sends PING and returns every line before the PONG; a trailing "<none>" means no PONG came.
-Lines until_pong(RawClient& c, std::chrono::milliseconds timeout = 3s) {
-  Lines out;
-  if (!c.send("PING\r\n")) return {"<send failed>"};
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    auto line = c.read_line(left < 1ms ? 1ms : left);
-    if (!line) {
-      out.push_back("<none>");
-      return out;
-    }
-    if (*line == "PONG") return out;
-    out.push_back(*line);
-  }
-}
-
-void connect(RawClient& c, const ServerProcess& s, const std::string& json = kQuiet) {
-  REQUIRE(c.handshake(s.port(), json));
-}
 
 // Sends SUBs and waits for the PONG that proves they are registered.
 void subscribe(RawClient& c, const std::string& subs) {

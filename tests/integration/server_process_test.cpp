@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/protocol_helpers.h"
 #include "tests/support/raw_client.h"
 #include "tests/support/server_process.h"
 
 using namespace std::chrono_literals;
-using tern::test::RawClient;
-using tern::test::ServerProcess;
+using namespace tern::test;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -30,8 +30,6 @@ bool is_zombie(pid_t pid) {
   auto close_paren = stat.rfind(')');
   return close_paren != std::string::npos && close_paren + 2 < stat.size() && stat[close_paren + 2] == 'Z';
 }
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Runs the server with `-c <file with text>` and returns its exit code (-1 if it had to be killed).
 int exit_code_with_config(const std::string& text, std::string& output) {
@@ -104,8 +102,7 @@ TEST_CASE("an unknown top-level config key is named: a warning on Tern, an error
     return;
   }
   ServerProcess server;
-  auto path = tern::test::write_temp_file("# a comment\nbogus_key_xyz: 1\n");
-  REQUIRE(server.start({"-c", path}));
+  REQUIRE(server.start(with_config("# a comment\nbogus_key_xyz: 1\n")));
   RawClient c;
   REQUIRE(c.handshake(server.port()));
   std::string log = server.log();
