@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/support/protocol_helpers.h"
@@ -129,6 +130,38 @@ TEST_CASE("a slow consumer over max_pending is closed without any -ERR and the s
   REQUIRE(pub.send("PUB other 2\r\nok\r\n"));
   CHECK(until_pong(pub) == Lines{});
   CHECK(until_pong(fast) == Lines{"MSG other 1 2", "ok"});
+  RawClient late;
+  CHECK(late.handshake(s.port(), kQuiet));
+}
+
+TEST_CASE("a subscriber whose socket stays full past write_deadline is closed without any -ERR", "[limits]") {
+  ServerProcess s;
+  // The pending limit stays far away (64 MB default): only the deadline can close it.
+  REQUIRE(s.start(with_config("write_deadline: \"300ms\"\n")));
+
+  StalledReader slow;
+  REQUIRE(slow.connect(s.port(), 4096));
+  REQUIRE(slow.read_until("\r\n", 2s));  // INFO
+  REQUIRE(slow.send(std::string("CONNECT ") + kQuiet + "\r\nSUB flood 1\r\nPING\r\n"));
+  REQUIRE(slow.read_until("PONG\r\n", 2s));
+
+  RawClient pub;
+  connect(pub, s);
+  // 12 MB: more than the kernel's socket buffers hold, far less than max_pending.
+  const std::string msg = "PUB flood 500000\r\n" + std::string(500000, 'x') + "\r\n";
+  std::string flood;
+  for (int i = 0; i < 24; ++i) flood += msg;
+  auto t0 = Clock::now();
+  REQUIRE(pub.send(flood));
+  CHECK(until_pong(pub, 5s) == Lines{});
+  // The stall is the thing under test: it must outlast the deadline before the reader drains.
+  std::this_thread::sleep_for(1s);
+
+  REQUIRE(slow.read_until_closed(5s));
+  CHECK(seconds_since(t0) < 6.0);
+  CHECK(slow.data().find("-ERR") == std::string::npos);
+  CHECK(slow.data().find("MSG flood 1 500000\r\n") != std::string::npos);
+  // The server is still there for everyone else.
   RawClient late;
   CHECK(late.handshake(s.port(), kQuiet));
 }
