@@ -43,19 +43,14 @@ Status store_error(StoreErrc code, std::string_view detail) {
     msg += ": ";
     msg += detail;
   }
-  return Status::error(std::move(msg));
+  return Status::error(static_cast<int>(code), std::move(msg));
 }
 
 StoreErrc store_errc(const Status& status) {
   if (status.is_ok()) return StoreErrc::kOk;
-  std::string_view msg = status.message();
-  for (size_t i = 1; i < kErrcText.size() - 1; ++i) {
-    std::string_view text = kErrcText[i];
-    if (msg.substr(0, text.size()) == text && (msg.size() == text.size() || msg[text.size()] == ':')) {
-      return static_cast<StoreErrc>(i);
-    }
-  }
-  return StoreErrc::kUnknown;
+  int c = status.code();
+  if (c <= 0 || static_cast<size_t>(c) >= kErrcText.size()) return StoreErrc::kUnknown;
+  return static_cast<StoreErrc>(c);
 }
 
 }  // namespace tern::server

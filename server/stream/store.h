@@ -36,7 +36,7 @@ struct StoreLimits {
   bool discard_new_per_subject = false;  // only with discard kNew and max_msgs_per_subject > 0
 };
 
-// Why a store operation failed. The message of the returned Status starts with the table text
+// Why a store operation failed: the Status's code(). Its message is the table text
 // (store_errc_text), optionally followed by ": <detail>".
 enum class StoreErrc {
   kOk = 0,
@@ -53,7 +53,7 @@ enum class StoreErrc {
 
 std::string_view store_errc_text(StoreErrc code);
 Status store_error(StoreErrc code, std::string_view detail = {});
-// Recovers the code from a Status produced by store_error (kOk for an ok Status).
+// The code of a Status produced by store_error (kOk for an ok Status, kUnknown for a foreign one).
 StoreErrc store_errc(const Status& status);
 // The discard-new rejections: the publish is refused, nothing was stored, no sequence consumed.
 inline bool is_limit_rejection(StoreErrc c) {

@@ -10,17 +10,24 @@ namespace tern {
 
 class Status {
  public:
+  static constexpr int kUnspecified = -1;
+
   Status() = default;
   static Status ok() { return Status(); }
-  static Status error(std::string message) { return Status(std::move(message)); }
+  static Status error(std::string message) { return Status(kUnspecified, std::move(message)); }
+  // `code` says what kind of failure this is, for callers that branch on it; its meaning
+  // belongs to the layer that made the Status (tern::ErrorCode in libtern, StoreErrc in the
+  // server's stores). Must not be 0, which means ok.
+  static Status error(int code, std::string message) { return Status(code, std::move(message)); }
 
-  bool is_ok() const { return !failed_; }
-  explicit operator bool() const { return !failed_; }
+  bool is_ok() const { return code_ == 0; }
+  explicit operator bool() const { return is_ok(); }
+  int code() const { return code_; }
   const std::string& message() const { return message_; }
 
  private:
-  explicit Status(std::string message) : failed_(true), message_(std::move(message)) {}
-  bool failed_ = false;
+  Status(int code, std::string message) : code_(code == 0 ? kUnspecified : code), message_(std::move(message)) {}
+  int code_ = 0;
   std::string message_;
 };
 
