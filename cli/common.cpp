@@ -505,4 +505,21 @@ void ProgressBar::finish() {
   std::fputs("\n", stderr);
 }
 
+Result<Subscription> listen(Connection& nc, const std::string& subject, const std::string& queue, uint64_t count,
+                            MsgHandler handler, std::chrono::milliseconds timeout) {
+  auto sub = queue.empty() ? nc.subscribe(subject, std::move(handler)) : nc.queue_subscribe(subject, queue, std::move(handler));
+  if (!sub) return Status::error("cannot subscribe to \"" + subject + "\": " + sub.status().message());
+  if (count != 0) (void)sub->auto_unsubscribe(count);
+  // The server has the SUB once the PONG is back: only then may the caller say it listens.
+  if (Status st = nc.flush(timeout); !st) return Status::error("subscribe failed: " + st.message());
+  return sub;
+}
+
+int wait_then_drain(StopFlag& stop, SignalWaiter& signals, Connection& nc, std::chrono::milliseconds timeout) {
+  StopFlag::Reason reason = stop.wait(signals);
+  if (reason == StopFlag::Reason::Failed) return fail(kExitFailure, stop.failure().message());
+  if (reason != StopFlag::Reason::StdoutClosed) (void)nc.drain(std::max(timeout, std::chrono::milliseconds(2000)));
+  return kExitOk;
+}
+
 }  // namespace tern::cli

@@ -180,6 +180,16 @@ class StopFlag {
   Status failed_;
 };
 
+// For sub and reply: subscribes (to `queue` when non-empty), limits it to `count` messages
+// when count > 0, and waits for the server to confirm the SUB (flush) before returning.
+// Errors are ready to print: "cannot subscribe to ..." / "subscribe failed: ...".
+Result<Subscription> listen(Connection& nc, const std::string& subject, const std::string& queue, uint64_t count,
+                            MsgHandler handler, std::chrono::milliseconds timeout);
+
+// For sub and reply, once listening: waits for `stop`, drains the connection unless stdout
+// went away (so the last messages or answers still get out), and returns the exit code.
+int wait_then_drain(StopFlag& stop, SignalWaiter& signals, Connection& nc, std::chrono::milliseconds timeout);
+
 // One progress bar on stderr, "\r[=====>    ]  45%  450/1000", drawn only when stderr is
 // a terminal. Not thread-safe: call update() from one thread.
 class ProgressBar {

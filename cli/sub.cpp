@@ -43,24 +43,16 @@ int run_sub(const std::vector<std::string>& args) {
     print_msg(m, ++received, format);
     if (received == count) stop.finish();
   };
-  auto sub = queue.empty() ? nc.subscribe(subject, handler) : nc.queue_subscribe(subject, queue, handler);
-  if (!sub) return fail(kExitFailure, "cannot subscribe to \"" + subject + "\": " + sub.status().message());
-  if (count != 0) (void)sub->auto_unsubscribe(count);
-  // The server has the SUB once the PONG is back: only then say we are listening.
-  if (Status st = nc.flush(cl.global.timeout); !st) return fail(kExitFailure, "subscribe failed: " + st.message());
+  auto sub = listen(nc, subject, queue, count, handler, cl.global.timeout);
+  if (!sub) return fail(kExitFailure, sub.status().message());
   if (queue.empty()) {
     std::fprintf(stderr, "Subscribing on %s\n", subject.c_str());
   } else {
     std::fprintf(stderr, "Subscribing on %s in group %s\n", subject.c_str(), queue.c_str());
   }
-
-  StopFlag::Reason reason = stop.wait(signals);
-  if (reason == StopFlag::Reason::Failed) return fail(kExitFailure, stop.failure().message());
-  if (reason != StopFlag::Reason::StdoutClosed) {
-    (void)nc.drain(std::max(cl.global.timeout, std::chrono::milliseconds(2000)));
-  }
+  int code = wait_then_drain(stop, signals, nc, cl.global.timeout);
   conn->reset();
-  return kExitOk;
+  return code;
 }
 
 }  // namespace tern::cli

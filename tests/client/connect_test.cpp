@@ -159,7 +159,7 @@ TEST_CASE("token auth", "[client][connect][auth]") {
   REQUIRE(in_url.is_ok());
 }
 
-TEST_CASE("error codes round-trip through Status messages", "[client][errors]") {
+TEST_CASE("error codes round-trip through Status", "[client][errors]") {
   auto st = tern::make_error(ErrorCode::NoResponders, "nobody home");
   CHECK(st.message() == "no_responders: nobody home");
   CHECK(error_code(st) == ErrorCode::NoResponders);
