@@ -7,6 +7,7 @@
 #include <random>
 
 #include "server/net/connection.h"
+#include "server/stream/jetstream.h"
 
 namespace tern::server {
 
@@ -45,6 +46,7 @@ Server::Server(Options opts) : opts_(std::move(opts)), loop_(uv_default_loop()),
 Server::~Server() {
   // Connections must be gone before the loop is closed.
   connections_.clear();
+  js_.reset();
   uv_loop_close(loop_);
 }
 
@@ -59,6 +61,7 @@ void Server::build_info() {
   info["port"] = bound_port_;
   info["headers"] = true;
   info["max_payload"] = opts_.max_payload;
+  if (js_) info["jetstream"] = true;
   if (auth_.required()) info["auth_required"] = true;
   info["tern_version"] = TERN_VERSION;
   std::string s = info.dump();
@@ -88,6 +91,10 @@ Status Server::start() {
   int len = sizeof bound;
   uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&bound), &len);
   bound_port_ = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  if (opts_.jetstream.enabled) {
+    js_ = std::make_unique<JetStream>(loop_, router_, opts_.jetstream);
+    if (auto st = js_->start(); !st) return st;
+  }
   build_info();
 
   uv_signal_start(&sigint_, on_signal, SIGINT);
@@ -123,6 +130,8 @@ void Server::shutdown() {
   listening_ = false;
   uv_signal_stop(&sigint_);
   uv_signal_stop(&sigterm_);
+  // Before the connections close: the last acks it releases still reach their clients.
+  if (js_) js_->shutdown();
   // Copy: close() may release connections synchronously in the future.
   std::vector<Connection*> conns;
   for (auto& [p, c] : connections_) conns.push_back(p);

@@ -18,6 +18,7 @@
 namespace tern::server {
 
 class Connection;
+class JetStream;
 
 // The protocol version Tern speaks, as nats clients read it from INFO "version" to choose
 // API paths (jetstream-api spec section 3: a 2.9.x at or above 2.9.4).
@@ -83,6 +84,7 @@ class Server {
   int bound_port_ = 0;
 
   Router router_;
+  std::unique_ptr<JetStream> js_;  // set when opts_.jetstream.enabled; destroyed before router_
   Authenticator auth_;
   ServerStats stats_;
   std::string server_id_;

@@ -1,0 +1,39 @@
+#pragma once
+// ApiHandler: the internal client subscribed to `$JS.API.>` that answers the JetStream stream
+// API (jetstream-api spec sections 4-5): INFO, STREAM.CREATE/UPDATE/INFO/DELETE/PURGE/NAMES/
+// LIST and STREAM.MSG.GET/DELETE. JSON in and out, NATS field names; errors come from
+// api_errors.h. A request on an API subject it does not serve is dropped silently (it still
+// counts as delivered, so the requester gets no 503), as nats-server does.
+//
+// Threading: loop thread only. Answers are queued with JetStream::send, never routed from
+// inside the delivery that carried the request.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "proto/status.h"
+#include "server/core/client.h"
+
+namespace tern::server {
+
+class JetStream;
+
+class ApiHandler final : public Client {
+ public:
+  explicit ApiHandler(JetStream& js) : js_(js) {}
+  ~ApiHandler() override;
+
+  Status subscribe();
+  bool deliver(Subscription& sub, const Message& m) override;
+  void auto_unsubscribe(Subscription&) override {}
+
+  // Handles one request; `payload` is the body after any headers. Public for tests.
+  void handle(std::string_view subject, std::string_view reply, std::string_view payload);
+
+ private:
+  JetStream& js_;
+  std::unique_ptr<Subscription> sub_;
+};
+
+}  // namespace tern::server

@@ -1,0 +1,108 @@
+#pragma once
+// JetStream: the subsystem `-js` turns on. It owns the streams, the Syncer thread, the internal
+// client that serves `$JS.API.>` (api.h), and the loop handles that tie them together:
+//   - a uv_check that runs once per loop turn: cuts one SyncBatch per stream that stored
+//     something this turn (group commit), and publishes queued replies (pub acks, API answers);
+//   - a uv_async the Syncer thread signals when a batch is done;
+//   - a uv_timer for max_age expiry, dedup-window purging and interval syncs.
+// Replies are queued and published after the current Router::route() returns, never from inside
+// it, so a stream or API handler never re-enters the Router.
+//
+// On disk: <store_dir>/jetstream/streams/<name>/{config.json, msgs/} (msgs/: FileStore blocks).
+//
+// Threading: loop thread only, except the Syncer callback (which only takes mu_).
+
+#include <uv.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "proto/status.h"
+#include "server/config/options.h"
+#include "server/core/router.h"
+#include "server/stream/stream.h"
+#include "server/stream/syncer.h"
+
+namespace tern::server {
+
+class ApiHandler;
+
+class JetStream {
+ public:
+  JetStream(uv_loop_t* loop, Router& router, const JetStreamOptions& opts);
+  ~JetStream();
+  JetStream(const JetStream&) = delete;
+  JetStream& operator=(const JetStream&) = delete;
+
+  // Creates the store dir, recovers every persisted stream, subscribes to $JS.API.>.
+  Status start();
+  // Makes every file stream durable, stops the Syncer, closes the loop handles.
+  void shutdown();
+
+  // --- For streams and the API handler (loop thread) ---
+  // Publishes `payload` to `subject` after the current routing finishes.
+  void send(std::string subject, std::string payload);
+  Router& router() { return router_; }
+  bool sync_always() const { return sync_interval_ms_ == 0; }
+  const std::string& root() const { return root_; }
+  uint64_t next_stream_id() { return next_stream_id_++; }
+  // Schedules `s` for a sync (or a flush, in interval mode) at the end of this loop turn.
+  void want_sync(Stream* s);
+  // Starts the tick timer if some stream needs it.
+  void want_tick();
+
+  std::map<std::string, std::unique_ptr<Stream>, std::less<>>& streams() { return streams_; }
+  Stream* find(std::string_view name);
+  // Creates a validated config's stream (store, config file, subscriptions).
+  Result<Stream*> create_stream(const StreamConfig& cfg);
+  // Unsubscribes, drops the store and deletes its files.
+  Status delete_stream(std::string_view name);
+
+  uint64_t api_total = 0;
+  uint64_t api_errors = 0;
+
+ private:
+  struct Done {
+    uint64_t stream_id;
+    SyncBatch batch;
+    Status status;
+  };
+  static void on_check(uv_check_t* h);
+  static void on_async(uv_async_t* h);
+  static void on_timer(uv_timer_t* h);
+  void end_of_turn();
+  void drain_done();
+  void submit(Stream* s, SyncBatch batch);
+  void publish_outbox();
+  void recover();
+  std::string stream_dir(std::string_view name) const { return root_ + "/streams/" + std::string(name); }
+
+  uv_loop_t* loop_;
+  Router& router_;
+  JetStreamOptions opts_;
+  std::string root_;
+  int64_t sync_interval_ms_ = 0;  // 0: "always"
+  int64_t last_interval_sync_ms_ = 0;
+  uv_check_t check_;
+  uv_async_t async_;
+  uv_timer_t timer_;
+  bool handles_open_ = false;
+  bool stopped_ = false;
+  std::unique_ptr<Syncer> syncer_;
+  std::unique_ptr<ApiHandler> api_;
+  std::map<std::string, std::unique_ptr<Stream>, std::less<>> streams_;
+  std::vector<uint64_t> want_sync_;  // stream ids
+  std::vector<std::pair<std::string, std::string>> outbox_;
+  uint64_t next_stream_id_ = 1;
+
+  std::mutex mu_;
+  std::vector<Done> done_;  // GUARDED_BY(mu_)
+};
+
+// nats-server's default store dir when none is given: <temp dir>/tern (then /jetstream below it).
+std::string default_store_dir();
+
+}  // namespace tern::server
