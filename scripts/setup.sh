@@ -10,6 +10,11 @@ PACKAGES=(
   libssl-dev libcrypt-dev
   nats-server libnats-dev
 )
+# Node.js 18+ and npm for the nats.js compat tests (tests/compat/js; the build runs `npm ci`).
+# A machine image may bring its own Node (e.g. a newer nodejs package that bundles npm), so
+# this looks for the commands, and takes Debian's packages only for what is missing.
+if ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
 # Optional: clang for the libFuzzer targets (scripts/fuzz.sh).
 if [[ "${TERN_WITH_FUZZ:-0}" == 1 ]]; then
   PACKAGES+=(clang libclang-rt-14-dev)

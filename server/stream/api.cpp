@@ -345,8 +345,12 @@ void msg_delete(JetStream& js, Request& r, std::string_view name, std::string_vi
   if (seq > s->store().state().last_seq) return r.error(ApiErr::kStreamMsgDeleteFailed, "stream store EOF");
   auto removed = no_erase ? s->store().remove(seq) : s->store().erase(seq);
   if (!removed) return r.error(ApiErr::kStreamMsgDeleteFailed, removed.status().message());
-  // nats-server 2.9.10's stores report a missing message as an error: 10057 "no message found".
-  if (!*removed) return r.error(ApiErr::kStreamMsgDeleteFailed, "no message found");
+  // nats-server 2.9.10: sequence 0 is 10057 "no message found"; a sequence inside the stream
+  // that is already gone is 10043 "sequence N not found" (checked with nats.js).
+  if (!*removed) {
+    if (seq == 0) return r.error(ApiErr::kStreamMsgDeleteFailed, "no message found");
+    return r.error(ApiErr::kSequenceNotFound, std::to_string(seq));
+  }
   s->mark_dirty();
   r.out()["success"] = true;
   r.ok();
