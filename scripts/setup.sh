@@ -15,7 +15,7 @@ PACKAGES=(
 # this looks for the commands, and takes Debian's packages only for what is missing.
 if ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs); fi
 if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
-# Optional: clang for the libFuzzer targets (scripts/fuzz.sh).
+# clang for the libFuzzer targets (scripts/test.sh asks for it).
 if [[ "${TERN_WITH_FUZZ:-0}" == 1 ]]; then
   PACKAGES+=(clang libclang-rt-14-dev)
 fi
