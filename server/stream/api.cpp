@@ -139,16 +139,13 @@ bool overlaps_other_stream(JetStream& js, const StreamConfig& cfg, const Stream*
 }
 
 void account_info(JetStream& js, Request& r) {
-  uint64_t memory = 0, storage = 0;
-  for (auto& [name, s] : js.streams()) {
-    uint64_t bytes = s->store().state().bytes;
-    (s->config().storage == StorageType::kFile ? storage : memory) += bytes;
-  }
   ojson& o = r.out();
-  o["memory"] = memory;
-  o["storage"] = storage;
+  o["memory"] = js.used(StorageType::kMemory);
+  o["storage"] = js.used(StorageType::kFile);
   o["streams"] = js.streams().size();
   o["consumers"] = 0;
+  // The account's limits, not the server's: nats-server 2.9.10 gives the global account dynamic
+  // (-1) limits even when jetstream { max_memory_store, max_file_store } are set.
   o["limits"] = {{"max_memory", -1},          {"max_storage", -1},
                  {"max_streams", -1},         {"max_consumers", -1},
                  {"max_ack_pending", -1},     {"memory_max_stream_bytes", -1},
@@ -167,6 +164,10 @@ void stream_create(JetStream& js, Request& r, std::string_view name, std::string
   if (cfg.sealed) return r.error(ApiErr::kStreamInvalidConfig, "stream configuration for create can not be sealed");
   if (cfg.mirror_direct)
     return r.error(ApiErr::kStreamInvalidConfig, "stream has no mirror but does have mirror direct");
+  // nats' jsNonClusteredStreamLimitsCheck runs here, before the config is checked and before an
+  // existing stream is looked at: when the limit is full, even an identical re-create is refused.
+  // A stream without max_bytes still needs 1 byte of room (checkBytesLimits).
+  if (auto e = js.check_reservation(cfg.storage, cfg.max_bytes > 0 ? cfg.max_bytes : 1)) return r.error(*e);
   if (auto e = check_stream_config(&cfg)) return r.error(*e);
   if (Stream* existing = js.find(cfg.name)) {
     if (!(existing->config() == cfg)) return r.error(ApiErr::kStreamNameExist);
@@ -195,6 +196,11 @@ void stream_update(JetStream& js, Request& r, std::string_view name, std::string
   Stream* s = js.find(name);
   if (!s) return r.error(ApiErr::kStreamNotFound);
   if (auto e = check_stream_update(s->config(), &cfg)) return r.error(*e);
+  // nats' checkStreamUpdate: the stream keeps its old reservation and needs room for the growth,
+  // which is measured from the raw old value (-1 to 1000 grows by 1001, as in nats-server).
+  int64_t old_bytes = s->config().max_bytes;
+  int64_t growth = std::max<int64_t>(cfg.max_bytes - old_bytes, 0);
+  if (auto e = js.check_reservation(cfg.storage, std::max<int64_t>(old_bytes, 0) + growth, s)) return r.error(*e);
   if (overlaps_other_stream(js, cfg, s)) return r.error(ApiErr::kStreamSubjectOverlap);
   if (auto st = s->update(cfg); !st) return r.error(ApiErr::kStreamGeneral, st.message());
   merge(r.out(), s->info());

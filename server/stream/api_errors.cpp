@@ -13,13 +13,15 @@ struct Entry {
 };
 
 // nats-server 2.9.10 jetstream_errors_generated.go; keep in enum order.
-constexpr std::array<Entry, 27> kTable = {{
+constexpr std::array<Entry, 29> kTable = {{
     {ApiErr::kBadRequest, 400, 10003, "bad request"},
     {ApiErr::kInsufficientResources, 503, 10023, "insufficient resources"},
     {ApiErr::kInvalidJson, 400, 10025, "invalid JSON"},
+    {ApiErr::kMemoryResourcesExceeded, 500, 10028, "insufficient memory resources available"},
     {ApiErr::kNoMessageFound, 404, 10037, "no message found"},
     {ApiErr::kNotEmptyRequest, 400, 10038, "expected an empty request payload"},
     {ApiErr::kSequenceNotFound, 400, 10043, "sequence {seq} not found"},
+    {ApiErr::kStorageResourcesExceeded, 500, 10047, "insufficient storage resources available"},
     {ApiErr::kStreamCreate, 500, 10049, "{err}"},
     {ApiErr::kStreamDelete, 500, 10050, "{err}"},
     {ApiErr::kStreamGeneral, 500, 10051, "{err}"},

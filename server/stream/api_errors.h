@@ -18,9 +18,11 @@ enum class ApiErr {
   kBadRequest,                         // 10003
   kInsufficientResources,              // 10023
   kInvalidJson,                        // 10025
+  kMemoryResourcesExceeded,            // 10028
   kNoMessageFound,                     // 10037
   kNotEmptyRequest,                    // 10038
   kSequenceNotFound,                   // 10043 {seq}
+  kStorageResourcesExceeded,           // 10047
   kStreamCreate,                       // 10049 {err}
   kStreamDelete,                       // 10050 {err}
   kStreamGeneral,                      // 10051 {err}

@@ -197,6 +197,35 @@ Status JetStream::delete_stream(std::string_view name) {
   return Status::ok();
 }
 
+int64_t JetStream::max_store(StorageType t) const {
+  return t == StorageType::kMemory ? opts_.max_memory_store : opts_.max_file_store;
+}
+
+uint64_t JetStream::used(StorageType t) const {
+  uint64_t total = 0;
+  for (const auto& [name, s] : streams_)
+    if (s->config().storage == t) total += s->store().state().bytes;
+  return total;
+}
+
+std::optional<ApiError> JetStream::check_reservation(StorageType t, int64_t add_bytes, const Stream* except) const {
+  int64_t limit = max_store(t);
+  if (limit < 0) return std::nullopt;
+  int64_t reserved = 0;
+  for (const auto& [name, s] : streams_)
+    if (s.get() != except && s->config().storage == t && s->config().max_bytes > 0) reserved += s->config().max_bytes;
+  // Unsigned arithmetic cannot overflow here: both terms are below 2^63.
+  if (static_cast<uint64_t>(reserved) + static_cast<uint64_t>(std::max<int64_t>(add_bytes, 0)) <=
+      static_cast<uint64_t>(limit))
+    return std::nullopt;
+  return api_error(t == StorageType::kMemory ? ApiErr::kMemoryResourcesExceeded : ApiErr::kStorageResourcesExceeded);
+}
+
+bool JetStream::over_limit(StorageType t) const {
+  int64_t limit = max_store(t);
+  return limit >= 0 && used(t) > static_cast<uint64_t>(limit);
+}
+
 void JetStream::want_sync(Stream* s) {
   if (std::find(want_sync_.begin(), want_sync_.end(), s->id()) == want_sync_.end()) want_sync_.push_back(s->id());
 }

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,21 @@ class JetStream {
   Result<Stream*> create_stream(const StreamConfig& cfg);
   // Unsubscribes, drops the store and deletes its files.
   Status delete_stream(std::string_view name);
+
+  // --- Server-wide storage limits (jetstream { max_memory_store, max_file_store }) ---
+  // The configured limit in bytes for `t`; -1 is unlimited (`-js` alone).
+  int64_t max_store(StorageType t) const;
+  // Bytes held now by the streams of type `t`: $JS.API.INFO's "memory" / "storage", and what
+  // over_limit() compares. Sums over the streams (O(streams)); callers on the publish path only
+  // ask when a limit is set.
+  uint64_t used(StorageType t) const;
+  // nats' checkBytesLimits (server part) for a stream that would reserve `add_bytes` more of `t`
+  // (a create's max_bytes, <= 0 counting as 1; an update's growth). Reserved = the positive
+  // max_bytes of every stream of type `t` other than `except`. 10028 (memory) / 10047 (file).
+  std::optional<ApiError> check_reservation(StorageType t, int64_t add_bytes, const Stream* except = nullptr) const;
+  // nats' limitsExceeded: usage is already over the limit, so a publish is refused (10023).
+  // The message that crosses the limit is still taken, as in nats-server.
+  bool over_limit(StorageType t) const;
 
   uint64_t api_total = 0;
   uint64_t api_errors = 0;

@@ -269,6 +269,8 @@ void Stream::process(const Message& m) {
   if (cfg_.max_msg_size >= 0 && static_cast<int64_t>(hdrs.size() + m.payload.size()) > cfg_.max_msg_size)
     return reply_error(reply, api_error(ApiErr::kStreamMessageExceedsMaximum));
   if (hdrs.size() > kMaxHeaderBytes) return reply_error(reply, api_error(ApiErr::kStreamHeaderExceedsMaximum));
+  // Server-wide max_memory_store / max_file_store: refused once usage is over the limit.
+  if (js_.over_limit(cfg_.storage)) return reply_error(reply, api_error(ApiErr::kInsufficientResources));
 
   auto stored = store_->store_msg(m.subject, hdrs, m.payload, now);
   if (!stored) {
