@@ -32,9 +32,11 @@ struct SublistResult {
 };
 
 // Transparent hashing lets string_view look up std::string keys without allocating.
+// Deliberately not noexcept: libstdc++ then stores each node's hash code, so walking a bucket
+// compares codes instead of rehashing every subject in it.
 struct StringHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
 class Sublist {
