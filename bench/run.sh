@@ -77,22 +77,13 @@ CORE="$BUILD/bench/tern-bench-core"
 
 # ---- servers -------------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tern-bench.XXXXXX")
+SERVERS=(tern nats)
 declare -A PID PORT BIN
 BIN[tern]="$TERN"
 BIN[nats]="$NATS"
 
-cleanup() {
-  for s in tern nats; do
-    local p=${PID[$s]:-}
-    if [[ -n $p ]] && kill -0 "$p" 2>/dev/null; then
-      kill "$p" 2>/dev/null || true
-      wait "$p" 2>/dev/null || true
-    fi
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 start_server() {  # start_server tern|nats
   local s=$1 port
@@ -133,11 +124,7 @@ WORKLOADS=(
   "fan100|fan-out 1:100, bench.fan.> (msgs/s delivered)|--workload fanout --subs 100 --msgs $((MSGS / 100))"
   "reqrep|request/reply|--workload reqrep --msgs $REQS"
 )
-selected() { [[ -z $ONLY ]] || [[ ",$ONLY," == *",$1,"* ]]; }
 
-CLK_TCK=$(getconf CLK_TCK)
-# cpu_ticks SERVER: user+system CPU time the server process has used so far, in clock ticks
-cpu_ticks() { awk '{print $14 + $15}' "/proc/${PID[$1]}/stat" 2>/dev/null || true; }
 
 # run_one ID SERVER ARGS: appends metric values to $WORK/ID.SERVER.<metric>
 run_one() {
@@ -188,18 +175,6 @@ done
 T_END=$(date +%s)
 
 # ---- report --------------------------------------------------------------------------
-median() {  # median FILE -> prints median or empty
-  [[ -s $1 ]] || return 0
-  sort -g "$1" | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'
-}
-spread() {  # spread FILE -> "±N%": half the min..max range, relative to the median
-  [[ -s $1 ]] || return 0
-  sort -g "$1" | awk '{v[NR]=$1} END {m = (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2;
-    if (m > 0) printf "±%.0f%%", 50*(v[NR]-v[1])/m}'
-}
-fmt_rate() { awk -v v="$1" 'BEGIN {printf "%.2f M/s", v/1e6}'; }
-fmt_ns() { awk -v v="$1" 'BEGIN {if (v >= 10000) printf "%.1f µs", v/1000; else printf "%.0f ns", v}'; }
-fmt_us() { awk -v v="$1" 'BEGIN {printf "%.1f µs", v}'; }
 notes() {  # lost / failed markers for one cell
   local id=$1 s=$2 n=""
   [[ -s $WORK/$id.$s.lost ]] && n+=" (lost msgs in $(wc -l <"$WORK/$id.$s.lost") run(s))"
@@ -277,16 +252,6 @@ report() {
   echo "Ratio: tern/nats for throughput, nats/tern for latency and CPU, so > 1 means Tern is better."
   echo "Spread: half the min..max range over the rounds, relative to the median; a ratio closer to 1"
   echo "than the spreads is noise."
-  if [[ -s $WORK/deaths ]]; then
-    echo
-    echo "**Server deaths during the run (restarted):** $(sort "$WORK/deaths" | uniq -c | awk '{printf "%s%s x%d", NR > 1 ? ", " : "", $2, $1}')"
-  fi
-  echo
-  echo "<details><summary>raw results</summary>"
-  echo
-  echo '```'
-  cat "$WORK/raw" 2>/dev/null || true
-  echo '```'
-  echo "</details>"
+  report_footer
 }
 if [[ -n $OUT ]]; then report | tee "$OUT"; else report; fi

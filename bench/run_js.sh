@@ -71,7 +71,6 @@ if [[ $QUICK == 1 ]]; then  # smaller defaults; options given explicitly still w
   [[ " $ORIG_ARGS " == *" --size-msgs "* ]] || SIZE_MSGS=200000
   [[ " $ORIG_ARGS " == *" --settle "* ]] || SETTLE=0.3
 fi
-selected() { [[ -z $ONLY ]] || [[ ",$ONLY," == *",$1,"* ]]; }
 
 log() { echo "run_js.sh: $*" >&2; }
 
@@ -98,18 +97,8 @@ SERVERS=(tern ternint nats)
 declare -A PID PORT
 printf 'jetstream {\n  sync_interval: "2m"\n}\n' >"$WORK/ternint.conf"
 
-cleanup() {
-  for s in "${SERVERS[@]}"; do
-    local p=${PID[$s]:-}
-    if [[ -n $p ]] && kill -0 "$p" 2>/dev/null; then
-      kill "$p" 2>/dev/null || true
-      wait "$p" 2>/dev/null || true
-    fi
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 start_server() {  # start_server tern|ternint|nats
   local s=$1 port
@@ -148,8 +137,6 @@ if ! grep -q 'Sync interval: *2m' "$WORK/ternint.log"; then
   log "warning: ternint's log does not confirm sync_interval 2m"
 fi
 
-CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/${PID[$1]}/stat" 2>/dev/null || true; }
 
 # The stream's directory in a server's store (tern: jetstream/streams/BENCH; nats:
 # jetstream/$G/streams/BENCH).
@@ -241,19 +228,6 @@ fi
 T_END=$(date +%s)
 
 # ---- report --------------------------------------------------------------------------
-median() {
-  [[ -s $1 ]] || return 0
-  sort -g "$1" | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'
-}
-spread() {
-  [[ -s $1 ]] || return 0
-  sort -g "$1" | awk '{v[NR]=$1} END {m = (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2;
-    if (m > 0) printf "±%.0f%%", 50*(v[NR]-v[1])/m}'
-}
-fmt_rate() { awk -v v="$1" 'BEGIN {if (v >= 1e6) printf "%.2f M/s", v/1e6; else printf "%.1f k/s", v/1e3}'; }
-fmt_us() { awk -v v="$1" 'BEGIN {if (v >= 1000) printf "%.2f ms", v/1000; else printf "%.0f µs", v}'; }
-fmt_ns() { awk -v v="$1" 'BEGIN {if (v >= 10000) printf "%.1f µs", v/1000; else printf "%.0f ns", v}'; }
-fmt_mb() { awk -v v="$1" 'BEGIN {printf "%.1f MB", v/1e6}'; }
 notes() {
   [[ -s $WORK/$1.$2.failed ]] && echo -n " (failed $(wc -l <"$WORK/$1.$2.failed") run(s))"
   true
@@ -371,16 +345,6 @@ report() {
   echo
   echo "Ratio: > 1 means Tern is better (tern/nats for rates, nats/tern for latency, CPU and size)."
   echo "Spread: half the min..max range over the rounds, relative to the median."
-  if [[ -s $WORK/deaths ]]; then
-    echo
-    echo "**Server deaths during the run (restarted):** $(sort "$WORK/deaths" | uniq -c | awk '{printf "%s%s x%d", NR > 1 ? ", " : "", $2, $1}')"
-  fi
-  echo
-  echo "<details><summary>raw results</summary>"
-  echo
-  echo '```'
-  cat "$WORK/raw" 2>/dev/null || true
-  echo '```'
-  echo "</details>"
+  report_footer
 }
 if [[ -n $OUT ]]; then report | tee "$OUT"; else report; fi
