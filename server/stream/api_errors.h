@@ -44,6 +44,45 @@ enum class ApiErr {
   kStreamRollupFailed,                 // 10111 {err}
   kStreamNameContainsPathSeparators,   // 10128
   kReplicasCountCannotBeNegative,      // 10133
+  // Consumers (jetstream-api spec sections 2 and 8)
+  kConsumerCreate,                     // 10012 {err}
+  kConsumerNameExist,                  // 10013
+  kConsumerNotFound,                   // 10014
+  kConsumerDurableNameNotInSubject,    // 10016
+  kConsumerDurableNameNotMatchSubject, // 10017
+  kConsumerDurableNameNotSet,          // 10018
+  kConsumerEphemeralWithDurableName,   // 10020
+  kMaximumConsumersLimit,              // 10026
+  kConsumerPullRequiresAck,            // 10084
+  kConsumerPullWithRateLimit,          // 10086
+  kConsumerMaxWaitingNegative,         // 10087
+  kConsumerHbRequiresPush,             // 10088
+  kConsumerFcRequiresPush,             // 10089
+  kConsumerFilterNotSubset,            // 10093
+  kConsumerInvalidPolicy,              // 10094 {err}
+  kConsumerWqRequiresExplicitAck,      // 10098
+  kConsumerWqMultipleUnfiltered,       // 10099
+  kConsumerWqConsumerNotUnique,        // 10100
+  kConsumerWqConsumerNotDeliverAll,    // 10101
+  kConsumerNameTooLong,                // 10102 {max}
+  kConsumerBadDurableName,             // 10103
+  kConsumerExistingActive,             // 10105
+  kConsumerDescriptionTooLong,         // 10107 {max}
+  kConsumerWithFlowControlNeedsHeartbeats, // 10108
+  kConsumerMaxRequestBatchNegative,    // 10114
+  kConsumerMaxRequestExpiresTooSmall,  // 10115
+  kConsumerMaxDeliverBackoff,          // 10116
+  kConsumerMaxPendingAckExcess,        // 10121 {limit}
+  kConsumerReplicasExceedsStream,      // 10126
+  kConsumerNameContainsPathSeparators, // 10127
+  kConsumerCreateFilterSubjectMismatch, // 10131
+  kConsumerCreateDurableAndNameMismatch, // 10132
+  kConsumerDuplicateFilterSubjects,    // 10136
+  kConsumerMultipleFiltersNotAllowed,  // 10137
+  kConsumerOverlappingSubjectFilters,  // 10138
+  kConsumerEmptyFilter,                // 10139
+  kConsumerAlreadyExists,              // 10148
+  kConsumerDoesNotExist,               // 10149
 };
 
 struct ApiError {
@@ -54,7 +93,7 @@ struct ApiError {
   nlohmann::ordered_json json() const;
 };
 
-// The table entry for `e`, with its one placeholder ({err}, {seq}, {id}) replaced by `arg`.
+// The table entry for `e`, with its one placeholder ({err}, {seq}, {id}, {max}, {limit}) replaced by `arg`.
 ApiError api_error(ApiErr e, std::string_view arg = {});
 
 }  // namespace tern::server
