@@ -162,6 +162,10 @@ int run_request(const std::vector<std::string>& args) {
     print_msg(*reply, 1, MsgFormat::Raw);
   } else {
     std::fprintf(stderr, "Received with rtt %s\n", format_duration(rtt).c_str());
+    // A reply that itself carries a reply subject (a pulled JetStream message: its $JS.ACK
+    // subject) is only useful if the user can see where to answer it.
+    if (!reply->reply.empty())
+      std::fprintf(stderr, "Received on \"%s\" with reply \"%s\"\n", reply->subject.c_str(), reply->reply.c_str());
     print_msg_body(*reply, MsgFormat::Pretty);
   }
   return kExitOk;

@@ -7,10 +7,12 @@
 #include <regex>
 
 #include "tests/cli/cli_process.h"
+#include "tests/support/raw_client.h"
 #include "tests/support/server_process.h"
 
 using tern::test::CliProcess;
 using tern::test::lines;
+using tern::test::RawClient;
 using tern::test::run_cli;
 using tern::test::ServerProcess;
 
@@ -124,4 +126,27 @@ TEST_CASE("two replies in the default queue group share the requests") {
     return n;
   };
   CHECK(count(ra.out) + count(rb.out) == 6);
+}
+
+TEST_CASE("req shows the reply subject a reply carries, so a pulled message can be acked") {
+  ServerProcess server;
+  REQUIRE(server.start());
+  // A responder that answers the way a JetStream pull does: the answer has its own reply
+  // subject (there, the $JS.ACK subject to acknowledge it on).
+  RawClient responder;
+  REQUIRE(responder.handshake(server.port()));
+  REQUIRE(responder.send("SUB svc.pull 1\r\nPING\r\n"));
+  REQUIRE(responder.read_line() == "PONG");
+
+  CliProcess req;
+  req.start({"req", "-s", server.url(), "svc.pull", "next"});
+  auto request = responder.read_msg();
+  REQUIRE(request);
+  REQUIRE(responder.send("PUB " + request->reply + " orders.ack.7 4\r\nwork\r\n"));
+
+  auto r = req.wait();
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "work\n\n");
+  REQUIRE(lines(r.err).size() == 3);
+  CHECK(lines(r.err)[2] == "Received on \"" + request->reply + "\" with reply \"orders.ack.7\"");
 }
