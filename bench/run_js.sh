@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# JetStream stream publishes: tern-server (durable default, and sync_interval "2m") against
-# nats-server, alternating servers run by run, and prints markdown tables of medians with ratios
-# (>1: Tern is better). See bench/README.md ("Streams"). Usage: bench/run_js.sh [--quick] ...
+# JetStream stream publishes and pull consumers: tern-server (durable default, and
+# sync_interval "2m" for publishes) against nats-server, alternating servers run by run, and
+# prints markdown tables of medians with ratios (>1: Tern is better). See bench/README.md
+# ("Streams"). Usage: bench/run_js.sh [--quick] ...
 set -euo pipefail
 
 ORIG_ARGS="$*"
@@ -18,6 +19,10 @@ SIZE_MSGS=1000000
 WINDOW=256
 SIZE=128
 FSYNC_COUNT=200
+PULL_ROUNDS=3
+PULL_MSGS=1000000
+FILL_WINDOW=4096
+WQ_WORKERS=4
 ONLY=""
 SETTLE=1
 QUICK=0
@@ -36,9 +41,15 @@ usage: bench/run_js.sh [options]
   --window W         async publishes in flight (default $WINDOW)
   --size S           payload bytes for async and sync (default $SIZE)
   --fsync-count N    write+fdatasync probes per round (default $FSYNC_COUNT)
-  --only LIST        comma-separated subset: async,sync,size
+  --pull-rounds R    rounds of the pull and workqueue groups (default $PULL_ROUNDS)
+  --pull-msgs M      messages pre-filled and consumed per pull / workqueue run (default $PULL_MSGS)
+  --fill-window W    async publishes in flight while pre-filling (default $FILL_WINDOW; not measured)
+  --workers N        competing workers in the workqueue group (default $WQ_WORKERS)
+  --build DIR        build directory for the bench tools and the default tern-server (default $BUILD)
+  --only LIST        comma-separated subset: async,sync,size,pull,workqueue
   --settle SEC       pause after each run (default $SETTLE)
-  --quick            smoke run: 2 rounds, 50k async msgs, 500 sync, 200k telemetry msgs, 1 size round
+  --quick            smoke run: 2 rounds, 50k async msgs, 500 sync, 200k telemetry msgs, 1 size round,
+                     100k msgs per pull / workqueue run
   --out FILE         also write the report to FILE
 EOF
 }
@@ -55,6 +66,11 @@ while [[ $# -gt 0 ]]; do
     --window) WINDOW="$2"; shift 2 ;;
     --size) SIZE="$2"; shift 2 ;;
     --fsync-count) FSYNC_COUNT="$2"; shift 2 ;;
+    --pull-rounds) PULL_ROUNDS="$2"; shift 2 ;;
+    --pull-msgs) PULL_MSGS="$2"; shift 2 ;;
+    --fill-window) FILL_WINDOW="$2"; shift 2 ;;
+    --workers) WQ_WORKERS="$2"; shift 2 ;;
+    --build) BUILD="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
     --settle) SETTLE="$2"; shift 2 ;;
     --quick) QUICK=1; shift ;;
@@ -63,12 +79,15 @@ while [[ $# -gt 0 ]]; do
     *) echo "run_js.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
 done
+[[ $TERN_IS_DEFAULT == 1 ]] && TERN="$BUILD/server/tern-server"
 if [[ $QUICK == 1 ]]; then  # smaller defaults; options given explicitly still win
   [[ " $ORIG_ARGS " == *" --rounds "* ]] || ROUNDS=2
   [[ " $ORIG_ARGS " == *" --size-rounds "* ]] || SIZE_ROUNDS=1
   [[ " $ORIG_ARGS " == *" --msgs "* ]] || MSGS=50000
   [[ " $ORIG_ARGS " == *" --sync-msgs "* ]] || SYNC_MSGS=500
   [[ " $ORIG_ARGS " == *" --size-msgs "* ]] || SIZE_MSGS=200000
+  [[ " $ORIG_ARGS " == *" --pull-rounds "* ]] || PULL_ROUNDS=2
+  [[ " $ORIG_ARGS " == *" --pull-msgs "* ]] || PULL_MSGS=100000
   [[ " $ORIG_ARGS " == *" --settle "* ]] || SETTLE=0.3
 fi
 
@@ -93,12 +112,17 @@ CORE="$BUILD/bench/tern-bench-core"
 # config file (ack after write, like nats-server); nats: nats-server defaults (ack before sync).
 # Each has its own store directory in WORK, so all stores share one filesystem.
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tern-bench-js.XXXXXX")
-SERVERS=(tern ternint nats)
+# ternint serves only the async and workqueue groups. When --tern is nats-server (the plumbing check), it
+# runs without the config file, which nats-server would refuse (unknown field).
+SERVERS=(tern nats)
+TERN_IS_NATS=0
+"$TERN" --version 2>/dev/null | grep -q '^nats-server' && TERN_IS_NATS=1
 declare -A PID PORT
 printf 'jetstream {\n  sync_interval: "2m"\n}\n' >"$WORK/ternint.conf"
 
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+if selected async || selected workqueue; then SERVERS+=(ternint); fi
 
 start_server() {  # start_server tern|ternint|nats
   local s=$1 port
@@ -106,7 +130,12 @@ start_server() {  # start_server tern|ternint|nats
   mkdir -p "$WORK/store.$s"
   case $s in
     tern) "$TERN" -a 127.0.0.1 -p "$port" -js -sd "$WORK/store.$s" >>"$WORK/$s.log" 2>&1 & ;;
-    ternint) "$TERN" -a 127.0.0.1 -p "$port" -js -sd "$WORK/store.$s" -c "$WORK/ternint.conf" >>"$WORK/$s.log" 2>&1 & ;;
+    ternint)
+      if [[ $TERN_IS_NATS == 1 ]]; then
+        "$TERN" -a 127.0.0.1 -p "$port" -js -sd "$WORK/store.$s" >>"$WORK/$s.log" 2>&1 &
+      else
+        "$TERN" -a 127.0.0.1 -p "$port" -js -sd "$WORK/store.$s" -c "$WORK/ternint.conf" >>"$WORK/$s.log" 2>&1 &
+      fi ;;
     nats) "$NATS" -a 127.0.0.1 -p "$port" -js -sd "$WORK/store.$s" >>"$WORK/$s.log" 2>&1 & ;;
   esac
   PID[$s]=$!
@@ -131,9 +160,9 @@ ensure_running() {
 }
 
 for s in "${SERVERS[@]}"; do start_server "$s"; done
-log "tern pid ${PID[tern]} port ${PORT[tern]}; ternint pid ${PID[ternint]} port ${PORT[ternint]};" \
+log "tern pid ${PID[tern]} port ${PORT[tern]}; ternint pid ${PID[ternint]:-none} port ${PORT[ternint]:-none};" \
   "nats pid ${PID[nats]} port ${PORT[nats]}; stores in $WORK"
-if ! grep -q 'Sync interval: *2m' "$WORK/ternint.log"; then
+if [[ " ${SERVERS[*]} " == *" ternint "* ]] && ! grep -q 'Sync interval: *2m' "$WORK/ternint.log"; then
   log "warning: ternint's log does not confirm sync_interval 2m"
 fi
 
@@ -192,6 +221,11 @@ fsync_probe() {  # the write+fdatasync latency on the stores' filesystem
 ASYNC_ARGS="--workload async --msgs $MSGS --window $WINDOW --size $SIZE"
 SYNC_ARGS="--workload sync --msgs $SYNC_MSGS --size $SIZE"
 SIZE_ARGS="--workload async --msgs $SIZE_MSGS --window $WINDOW --payload telemetry"
+# Pull groups: the fill (its own run, so neither its time nor its CPU counts) and the consume.
+FILL_ARGS="--workload fill --stream BENCH --msgs $PULL_MSGS --window $FILL_WINDOW --size $SIZE"
+WQFILL_ARGS="--workload fill --stream BENCHWQ --retention workqueue --msgs $PULL_MSGS --window $FILL_WINDOW --size $SIZE"
+PULL_ARGS="--workload pull --stream BENCH --msgs $PULL_MSGS"
+WQ_ARGS="--workload workqueue --stream BENCHWQ --msgs $PULL_MSGS --batch 100 --workers $WQ_WORKERS"
 
 T_START=$(date +%s)
 if selected async || selected sync; then
@@ -221,6 +255,30 @@ if selected size; then
       else
         log "size round $r/$SIZE_ROUNDS: telemetry on tern, compression $c"
         run_one "size_$c" tern "$SIZE_ARGS --compression $c"
+      fi
+    done
+  done
+fi
+if selected pull || selected workqueue; then
+  for ((r = 1; r <= PULL_ROUNDS; r++)); do
+    for s in tern nats ternint; do
+      if selected pull && [[ $s != ternint ]]; then
+        log "pull round $r/$PULL_ROUNDS: fill $PULL_MSGS on $s"
+        run_one fill "$s" "$FILL_ARGS"
+        for b in 100 256; do
+          log "pull round $r/$PULL_ROUNDS: pull batch $b on $s"
+          run_one "pull$b" "$s" "$PULL_ARGS --batch $b --consumer P$b"
+        done
+        # Next round refills; drop the stream now so its store does not sit beside the rest.
+        "$JS" --port "${PORT[$s]}" --workload drop --stream BENCH >/dev/null 2>>"$WORK/js.err" || true
+      fi
+      if selected workqueue; then
+        # ternint too: a workqueue ack removes the message, and a durable-default Tern syncs
+        # that removal; ternint shows the like-for-like number (nats-server syncs on its own clock).
+        log "workqueue round $r/$PULL_ROUNDS: fill $PULL_MSGS on $s"
+        run_one wqfill "$s" "$WQFILL_ARGS"
+        log "workqueue round $r/$PULL_ROUNDS: $WQ_WORKERS workers on $s"
+        run_one wq "$s" "$WQ_ARGS"
       fi
     done
   done
@@ -267,7 +325,7 @@ nats_ver=$("$NATS" --version 2>/dev/null | head -1 || true)
 fsinfo=$(df -T "$WORK" 2>/dev/null | awk 'NR==2 {print $2 " on " $1}')
 
 report() {
-  echo "## tern-server vs nats-server: JetStream stream publishes"
+  echo "## tern-server vs nats-server: JetStream stream publishes and pull consumers"
   echo
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "- machine: $(nproc) CPUs, ${cpu:-unknown CPU}, $(uname -sr); stores on ${fsinfo:-unknown fs} ($(dirname "$WORK"))"
@@ -277,6 +335,10 @@ report() {
     "window ${WINDOW}; ${MSGS} msgs per async run; ${SYNC_MSGS} per sync run; ${SIZE_MSGS} telemetry msgs per size run;" \
     "payload ${SIZE} B; wall time $((T_END - T_START)) s"
   echo "- command: bench/run_js.sh ${ORIG_ARGS}"
+  if selected pull || selected workqueue; then
+    echo "- pull groups: ${PULL_ROUNDS} round(s), ${PULL_MSGS} msgs of ${SIZE} B pre-filled per run (async window ${FILL_WINDOW}," \
+      "not timed), tern durable default (workqueue also with sync_interval 2m); ${WQ_WORKERS} workqueue workers"
+  fi
   if selected async; then
     echo
     echo "### 1. Stream publish, async (${WINDOW} in flight, ${MSGS} msgs of ${SIZE} B)"
@@ -341,6 +403,40 @@ report() {
     echo
     echo "Raw payload bytes: ${raw} (${pavg} B per message on average); every message has subject"
     echo "bench.js.x. Tern compresses sealed 8 MiB blocks; the last (tail) block stays uncompressed."
+  fi
+  if selected pull || selected workqueue; then
+    echo
+    echo "### 4. Pull consumers, explicit ack (${PULL_MSGS} pre-filled msgs of ${SIZE} B)"
+    echo
+    echo "Reproduce: \`bench/run_js.sh --only pull,workqueue --pull-rounds ${PULL_ROUNDS} --pull-msgs ${PULL_MSGS}\`"
+    echo
+    echo "| workload | tern | nats | ratio | spread tern / nats |"
+    echo "|---|---:|---:|---:|---:|"
+    if selected pull; then
+      row "pull batch 100, 1 worker, ack each (msgs/s)" pull100 tern pull100 rate fmt_rate 1
+      row "pull batch 256, 1 worker, ack each (msgs/s)" pull256 tern pull256 rate fmt_rate 1
+    fi
+    if selected workqueue; then
+      row "workqueue, ${WQ_WORKERS} workers, batch 100 (msgs/s), tern durable" wq tern wq rate fmt_rate 1
+      row "workqueue, ${WQ_WORKERS} workers, batch 100 (msgs/s), tern sync_interval 2m (like for like)" wq ternint wq rate fmt_rate 1
+    fi
+    if selected pull; then
+      row "server CPU per message, pull batch 100" pull100 tern pull100 cpu_ns fmt_ns 0
+      row "server CPU per message, pull batch 256" pull256 tern pull256 cpu_ns fmt_ns 0
+    fi
+    if selected workqueue; then
+      row "server CPU per message, workqueue, tern durable" wq tern wq cpu_ns fmt_ns 0
+      row "server CPU per message, workqueue, tern sync_interval 2m" wq ternint wq cpu_ns fmt_ns 0
+    fi
+    selected pull && row "pre-fill publish rate (not part of the ratio above; async window ${FILL_WINDOW})" fill tern fill rate fmt_rate 1
+    selected workqueue && row "pre-fill publish rate, workqueue stream, tern durable" wqfill tern wqfill rate fmt_rate 1
+    echo
+    echo "Rate: messages / (first pull request → every message received and acked, the acks"
+    echo "confirmed read by a PING/PONG per worker). Each worker keeps one pull request"
+    echo "(\`{\"batch\":B,\"expires\":5s}\`) outstanding and sends the next after the previous batch,"
+    echo "like a nats.go Fetch loop; every message is acked with a plain PUB to its \`\$JS.ACK\` subject."
+    echo "After each run consumer info must show num_ack_pending 0 and the ack floor at the last"
+    echo "message, and the workqueue stream must be empty (else the cell says failed)."
   fi
   echo
   echo "Ratio: > 1 means Tern is better (tern/nats for rates, nats/tern for latency, CPU and size)."
