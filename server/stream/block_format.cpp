@@ -125,12 +125,26 @@ ScanStats scan_records(std::string_view data, const std::function<void(size_t, c
       stats.valid_end = off;
       continue;
     }
+    // Pre-zeroed space after the last record (an all-zero header, zeros to the end): the clean
+    // end of the data. A record never starts with zeros (its length is >= 32), so this cannot
+    // hide a record; zeros followed by anything else are resynchronised over as damage below.
+    size_t nz_end = data.size();  // just after the last non-zero byte
+    while (nz_end > off && data[nz_end - 1] == '\0') --nz_end;
+    if (nz_end == off) {
+      stats.zero_tail = data.size() - off;
+      break;
+    }
     // A bad region starts at off: look for the next offset where a valid record starts.
     size_t next = off + 1;
     while (next < data.size() && parse_record(data, next, &rec) != ParseOutcome::kOk) ++next;
     if (next >= data.size()) {
       stats.tail_bytes = data.size() - off;
-      stats.torn_tail = first == ParseOutcome::kTruncated;
+      stats.zero_tail = data.size() - nz_end;
+      // An append torn inside pre-zeroed space is a record prefix followed by zeros: judge it on
+      // the non-zero part.
+      stats.torn_tail = first == ParseOutcome::kTruncated ||
+                        (nz_end < data.size() && parse_record(data.substr(0, nz_end), off, &rec) ==
+                                                     ParseOutcome::kTruncated);
       if (!stats.torn_tail) stats.dropped_records++;
       break;
     }

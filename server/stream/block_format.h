@@ -75,11 +75,13 @@ struct ScanStats {
   uint64_t dropped_records = 0;  // corrupt regions (each counted as one record) skipped
   uint64_t dropped_bytes = 0;    // bytes in those regions, not counting the tail
   uint64_t valid_end = 0;        // offset just after the last valid record
-  uint64_t tail_bytes = 0;       // bytes after valid_end: a torn or corrupt last record
+  uint64_t tail_bytes = 0;       // bytes after valid_end: a torn or corrupt last record (0 if all zero)
   bool torn_tail = false;        // the tail looks like an incomplete append rather than a bad record
+  uint64_t zero_tail = 0;        // trailing zero bytes (pre-zeroed space); all of the tail when it is clean
 };
 // Walks every record of a raw block. After a bad record, resynchronises on the next offset where a
-// valid record starts (so every intact record after corruption is kept). fn gets each valid record
+// valid record starts (so every intact record after corruption is kept). Zeros from a record
+// boundary to the end of data are pre-zeroed space, the clean end of the data (no tail_bytes). fn gets each valid record
 // with its offset; the views point into data.
 ScanStats scan_records(std::string_view data, const std::function<void(size_t, const RecordView&)>& fn);
 

@@ -100,7 +100,8 @@ Status FileStore::recover(RecoveryReport* report) {
 
   // index -> codecs present. A rename that replaced a raw block with its compressed form may have
   // been interrupted before the raw file was unlinked; the compressed file is complete (it was
-  // fsynced before the rename), so it wins.
+  // fsynced before the rename), so it wins. *.tmp files (a maintenance job's output not yet
+  // renamed into place, the spare tail) are removed: the blocks they were made from are intact.
   std::map<uint32_t, std::set<Compression>> found;
   for (const auto& name : *names) {
     if (name.size() > kTmpSuffix.size() &&
@@ -190,11 +191,19 @@ Status FileStore::recover(RecoveryReport* report) {
     if (!file) return file.status();
     b->file = std::move(*file);
     if (codec == Compression::kNone) {
+      bool last = index == found.rbegin()->first;
       if (s.tail_bytes > 0) {
         // A torn append (or a corrupt last record): cut it so new records follow valid ones.
-        br.truncated_bytes = s.tail_bytes;
+        // Trailing zeros after it were pre-zeroed space, not damage.
+        br.truncated_bytes = s.zero_tail >= kRecordHeaderSize ? s.tail_bytes - s.zero_tail : s.tail_bytes;
         if (Status st = b->file->truncate(s.valid_end); !st) return st;
         if (Status st = b->file->sync(); !st) return st;
+      } else if (s.zero_tail > 0 && !last) {
+        // Unused pre-zeroed space of a block that will not take appends: give it back (no sync
+        // needed: zeros that come back after a crash read as the clean end again).
+        if (Status st = b->file->truncate(s.valid_end); !st) return st;
+      } else if (s.zero_tail > 0) {
+        b->prezeroed = true;
       }
       b->size = s.valid_end;
     } else {
@@ -232,6 +241,8 @@ Status FileStore::recover(RecoveryReport* report) {
   // The last raw block with room keeps taking appends; otherwise start a new tail.
   if (!blocks_.empty() && blocks_.back()->codec == Compression::kNone && blocks_.back()->size < cfg_.block_size) {
     blocks_.back()->sealed = false;
+    // An empty (or all-zero) file: a tail created just before a crash. Give it its floor record.
+    if (tail().size == 0) append_to_tail(RecordType::kSeqFloor, last_seq(), last_ts());
   } else if (auto nb = new_tail(); !nb) {
     return nb.status();
   }
@@ -249,10 +260,16 @@ Result<FileStore::Block*> FileStore::new_tail() {
   auto block = std::make_unique<Block>();
   block->index = next_index_++;
   block->path = block_path(block->index, Compression::kNone);
+  if (spare_ready_) {
+    // The spare's zeros were synced; the rename is made durable by the next batch's dir fsync.
+    spare_ready_ = false;
+    if (Status st = fs_->rename(spare_path(), block->path); !st) return fail(st);
+    block->prezeroed = true;
+  }
   auto file = fs_->open(block->path, true);
   if (!file) return fail(file.status());
   block->file = std::move(*file);
-  block->size = block->written = block->synced = block->file->size();
+  block->size = block->written = block->synced = block->prezeroed ? 0 : block->file->size();
   block->hi = last_seq();
   dir_dirty_ = true;
   blocks_.push_back(std::move(block));
@@ -263,7 +280,14 @@ Result<FileStore::Block*> FileStore::new_tail() {
 }
 
 Status FileStore::roll_tail() {
-  tail().sealed = true;
+  Block& sealed = tail();
+  sealed.sealed = true;
+  maint_scan_ = true;
+  if (sealed.file->size() > sealed.size) {
+    // Sealed early inside pre-zeroed space: cut the unused zeros (no sync needed, see recover()).
+    if (Status st = flush_block(&sealed); !st) return st;
+    if (Status st = sealed.file->truncate(sealed.size); !st) return fail(st);
+  }
   if (auto nb = new_tail(); !nb) return nb.status();
   size_t old = blocks_.size() - 2;
   if (blocks_[old]->live == 0) drop_block(old);
@@ -338,7 +362,7 @@ void FileStore::drop_block(size_t i) {
 
 Status FileStore::flush_block(Block* b) {
   if (b->pending.empty()) return Status::ok();
-  if (Status st = b->file->append(b->pending); !st) {
+  if (Status st = b->file->write_at(b->written, b->pending); !st) {
     (void)b->file->truncate(b->written);  // best effort: recovery cuts a torn tail anyway
     return fail(st);
   }
@@ -351,124 +375,179 @@ Result<std::shared_ptr<const std::string>> FileStore::raw_content(const Block& b
   if (b.codec != Compression::kNone && cache_ && cache_index_ == b.index && cache_generation_ == b.generation) {
     return cache_;
   }
-  auto data = fs_->read_all(b.path);
-  if (!data) return data.status();
+  // Through the open file, not the path: a maintenance job may be replacing the path's file.
+  std::string data(b.codec == Compression::kNone ? b.written : b.file->size(), '\0');
+  if (Status st = b.file->read_at(0, data.size(), data.data()); !st) return st;
   if (b.codec == Compression::kNone) {
-    data->append(b.pending);
-    return std::make_shared<const std::string>(std::move(*data));
+    data.append(b.pending);
+    return std::make_shared<const std::string>(std::move(data));
   }
   auto raw = std::make_shared<std::string>();
-  decode_frames(*data, raw.get());
+  decode_frames(data, raw.get());
   cache_ = raw;
   cache_index_ = b.index;
   cache_generation_ = b.generation;
   return std::shared_ptr<const std::string>(raw);
 }
 
-// Writes `bytes` as the new content of `path`: temp file, fsync, rename, directory fsync.
-static Status replace_file(FileSystem* fs, const std::string& dir, const std::string& path, std::string_view bytes) {
-  std::string tmp = path + std::string(kTmpSuffix);
-  {
-    auto f = fs->open(tmp, true);
-    if (!f) return f.status();
-    if (Status st = (*f)->truncate(0); !st) return st;
-    if (Status st = (*f)->append(bytes); !st) return st;
-    if (Status st = (*f)->sync(); !st) return st;
+MaintenanceJob FileStore::build_job(Block* b, bool filter, Compression out) {
+  MaintenanceJob job;
+  job.kind = MaintenanceJob::Kind::kBuild;
+  job.fs = fs_;
+  job.dir = cfg_.dir;
+  job.tmp_path = block_path(b->index, out) + std::string(kTmpSuffix);
+  job.block = b->index;
+  job.generation = b->generation;
+  job.src = b->file;
+  job.src_size = b->codec == Compression::kNone ? b->written : b->file->size();
+  job.src_codec = b->codec;
+  job.out_codec = out;
+  job.level = cfg_.compression_level;
+  job.frame_size = cfg_.frame_size;
+  job.filter = filter;
+  if (filter) {
+    // Decided now, on the owner thread: a message dead now stays dead, and a tombstone not needed
+    // now is never needed again (blocks only lose messages), so the job's view cannot go stale
+    // in a way that loses anything; messages removed while it runs are dead records it keeps.
+    for (const RecLoc& m : b->msgs) {
+      if (is_live(m.seq)) job.live.push_back(m.seq);
+    }
+    for (const Tomb& t : b->tombs) {
+      if (tomb_needed(t, b)) job.keep_tombs.push_back(t);
+    }
+    job.floor_seq = b->hi;
+    job.floor_ts = b->hi == last_seq() ? last_ts() : 0;
   }
-  if (Status st = fs->rename(tmp, path); !st) return st;
-  return fs->sync_dir(dir);
+  return job;
 }
 
-Status FileStore::rewrite_block(Block* b) {
-  if (Status st = flush_block(b); !st) return st;
-  auto content = raw_content(*b);
-  if (!content) return fail(content.status());
-  std::string out;
-  std::vector<RecLoc> msgs;
-  std::vector<Tomb> tombs;
-  append_record(&out, RecordType::kSeqFloor, b->hi, b->hi == last_seq() ? last_ts() : 0);
-  const std::string& raw = **content;
-  scan_records(raw, [&](size_t off, const RecordView& rec) {
-    switch (rec.type) {
-      case RecordType::kMsg:
-        if (!is_live(rec.seq)) return;
-        msgs.push_back(RecLoc{rec.seq, out.size(), rec.size});
-        break;
-      case RecordType::kDelete:
-      case RecordType::kDeleteUpTo:
-        if (!tomb_needed(Tomb{rec.type, rec.seq}, b)) return;
-        tombs.push_back(Tomb{rec.type, rec.seq});
-        break;
-      case RecordType::kSeqFloor:
-        return;  // replaced by the one above
-    }
-    out.append(raw, off, rec.size);
-  });
-  std::string encoded;
-  if (b->codec != Compression::kNone) {
-    if (Status st = encode_frames(out, b->codec, cfg_.compression_level, cfg_.frame_size, &encoded); !st) {
-      return fail(st);
-    }
-  }
-  if (Status st = replace_file(fs_, cfg_.dir, b->path, b->codec == Compression::kNone ? out : encoded); !st) {
-    return fail(st);
-  }
-  auto file = fs_->open(b->path, false);
+Status FileStore::install_build(Block* b, MaintenanceJob& job) {
+  std::string path = block_path(b->index, job.out_codec);
+  if (Status st = fs_->rename(job.tmp_path, path); !st) return fail(st);
+  auto file = fs_->open(path, false);
   if (!file) return fail(file.status());
+  // A raw file replaced by its compressed form goes with the next batch, after the directory
+  // fsync made the rename durable.
+  if (path != b->path) unlink_queue_.push_back(b->path);
+  dir_dirty_ = true;
   b->file = std::move(*file);
-  b->size = b->written = b->synced = out.size();
-  b->msgs = std::move(msgs);
-  b->tombs = std::move(tombs);
-  b->live = b->msgs.size();
+  b->path = path;
+  b->codec = job.out_codec;
+  b->size = b->written = b->synced = job.raw_size;
+  b->pending.clear();
+  b->prezeroed = false;
+  if (job.filter) {
+    b->msgs = std::move(job.msgs);
+    b->tombs = std::move(job.tombs);
+    b->live = static_cast<uint64_t>(std::count_if(b->msgs.begin(), b->msgs.end(), [this](const RecLoc& m) {
+      return is_live(m.seq);  // some may have been removed while the job ran
+    }));
+  }
   b->generation++;
   if (cache_index_ == b->index) cache_.reset();
   return Status::ok();
 }
 
-Status FileStore::compress_block(Block* b) {
+Status FileStore::rewrite_block(Block* b) {
   if (Status st = flush_block(b); !st) return st;
-  auto content = raw_content(*b);
-  if (!content) return fail(content.status());
-  std::string encoded;
-  if (Status st = encode_frames(**content, cfg_.compression, cfg_.compression_level, cfg_.frame_size, &encoded); !st) {
+  MaintenanceJob job = build_job(b, true, b->codec);
+  if (Status st = run_maintenance_job(&job); !st) {
+    (void)fs_->remove(job.tmp_path);
     return fail(st);
   }
-  std::string path = block_path(b->index, cfg_.compression);
-  std::string tmp = path + std::string(kTmpSuffix);
-  {
-    auto f = fs_->open(tmp, true);
-    if (!f) return fail(f.status());
-    if (Status st = (*f)->truncate(0); !st) return fail(st);
-    if (Status st = (*f)->append(encoded); !st) return fail(st);
-    if (Status st = (*f)->sync(); !st) return fail(st);
-  }
-  if (Status st = fs_->rename(tmp, path); !st) return fail(st);
-  auto file = fs_->open(path, false);
-  if (!file) return fail(file.status());
-  // The raw file goes with the next batch, after the directory fsync made the rename durable.
-  unlink_queue_.push_back(b->path);
-  dir_dirty_ = true;
-  b->file = std::move(*file);
-  b->path = path;
-  b->codec = cfg_.compression;
-  b->generation++;
+  if (Status st = install_build(b, job); !st) return st;
+  if (Status st = fs_->sync_dir(cfg_.dir); !st) return fail(st);
   return Status::ok();
 }
 
-Status FileStore::run_maintenance() {
-  if (!failed_.is_ok()) return failed_;
+std::optional<MaintenanceJob> FileStore::next_maintenance() {
+  if (!failed_.is_ok() || maint_in_flight_) return std::nullopt;
+  if (cfg_.prezero && !spare_ready_ && !prezero_failed_ && tail().size >= prezero_trigger()) {
+    MaintenanceJob job;
+    job.kind = MaintenanceJob::Kind::kZeroFill;
+    job.fs = fs_;
+    job.dir = cfg_.dir;
+    job.tmp_path = spare_path();
+    job.zero_bytes = cfg_.block_size;
+    maint_in_flight_ = true;
+    return job;
+  }
+  if (!maint_scan_) return std::nullopt;  // no block changed since the last scan found nothing
   for (size_t i = 0; i + 1 < blocks_.size(); ++i) {
     Block* b = blocks_[i].get();
     if (!b->sealed) continue;
     // Mostly-deleted sealed blocks are rewritten without their dead records.
-    if (b->msgs.size() >= 2 && b->live * 2 < b->msgs.size()) {
-      if (Status st = rewrite_block(b); !st) return st;
-    }
-    if (b->codec == Compression::kNone && cfg_.compression != Compression::kNone) {
-      if (Status st = compress_block(b); !st) return st;
+    bool filter = b->msgs.size() >= 2 && b->live * 2 < b->msgs.size();
+    bool compress = b->codec == Compression::kNone && cfg_.compression != Compression::kNone;
+    if (!filter && !compress) continue;
+    if (Status st = flush_block(b); !st) return std::nullopt;
+    maint_in_flight_ = true;
+    return build_job(b, filter, compress ? cfg_.compression : b->codec);
+  }
+  maint_scan_ = false;
+  return std::nullopt;
+}
+
+std::optional<MaintenanceJob> FileStore::finish_maintenance(MaintenanceJob job) {
+  maint_in_flight_ = false;
+  maint_scan_ = true;
+  switch (job.kind) {
+    case MaintenanceJob::Kind::kSyncDir:
+      if (!job.status.is_ok()) fail(job.status);
+      return std::nullopt;
+    case MaintenanceJob::Kind::kZeroFill:
+      if (!job.status.is_ok() || !failed_.is_ok()) {
+        // Not worth failing the store over (the tail works without it); stop trying.
+        prezero_failed_ = !job.status.is_ok();
+        (void)fs_->remove(job.tmp_path);
+        return std::nullopt;
+      }
+      spare_ready_ = true;
+      // A tail that is not pre-zeroed (a new stream's first, or a recovered one) moves to the
+      // spare now rather than after block_size more bytes of slow appends.
+      if (!tail().prezeroed && tail().size < cfg_.block_size) (void)roll_tail();
+      return std::nullopt;
+    case MaintenanceJob::Kind::kBuild:
+      break;
+  }
+  Block* b = nullptr;
+  for (auto& p : blocks_) {
+    if (p->index == job.block) b = p.get();
+  }
+  if (!b || b->generation != job.generation || !failed_.is_ok()) {
+    // The block was dropped or rewritten meanwhile (or the store failed): the result is stale.
+    (void)fs_->remove(job.tmp_path);
+    return std::nullopt;
+  }
+  if (!job.status.is_ok()) {
+    (void)fs_->remove(job.tmp_path);
+    fail(job.status);
+    return std::nullopt;
+  }
+  if (Status st = install_build(b, job); !st) return std::nullopt;
+  // No next job before the rename is durable: its choices (which tombstones are still needed)
+  // may depend on this one.
+  MaintenanceJob next;
+  next.kind = MaintenanceJob::Kind::kSyncDir;
+  next.owner = job.owner;
+  next.fs = fs_;
+  next.dir = cfg_.dir;
+  maint_in_flight_ = true;
+  return next;
+}
+
+Status FileStore::run_maintenance() {
+  while (failed_.is_ok()) {
+    auto job = next_maintenance();
+    if (!job) break;
+    for (;;) {
+      run_maintenance_job(&*job);
+      auto next = finish_maintenance(std::move(*job));
+      if (!next) break;
+      job = std::move(next);
     }
   }
-  return Status::ok();
+  return failed_;
 }
 
 uint64_t FileStore::disk_bytes() const {
@@ -505,6 +584,7 @@ Status FileStore::persist_skip(uint64_t seq) {
 }
 
 Status FileStore::persist_removals(const std::vector<uint64_t>& removed, bool erase) {
+  maint_scan_ = true;  // live counts change
   uint64_t first = first_live_seq();
   bool empty = first == last_seq() + 1;
   if (empty && removed.size() > 1) {

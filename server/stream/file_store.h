@@ -12,7 +12,17 @@
 // mutation with kStorageFailed naming the error (fail closed). Reads keep working from what is in
 // memory and on disk. Reopening the directory recovers the durable state.
 //
-// Threading: one owner thread calls everything here; only SyncBatch::run() leaves that thread.
+// Maintenance (compressing sealed blocks, compaction, pre-zeroed spare blocks): cut on the owner
+// thread by next_maintenance(), run anywhere (run_maintenance_job, maintenance.h), installed by
+// finish_maintenance() on the owner thread; or all at once, inline, by run_maintenance().
+//
+// Pre-zeroed tails: once the tail holds block_size/8 bytes, a spare block file of block_size
+// zeros is written and synced off the loop; the next tail is that file (renamed), and records
+// are written into it in place, so each group-commit fdatasync overwrites allocated blocks and
+// skips the file-size/extent journal commit an append costs.
+//
+// Threading: one owner thread calls everything here; only SyncBatch::run() and
+// run_maintenance_job() leave that thread.
 
 #include <memory>
 #include <optional>
@@ -21,6 +31,7 @@
 #include "server/stream/block_format.h"
 #include "server/stream/file_system.h"
 #include "server/stream/indexed_store.h"
+#include "server/stream/maintenance.h"
 #include "server/stream/sync_batch.h"
 
 namespace tern::server {
@@ -33,9 +44,16 @@ struct FileStoreConfig {
   uint64_t block_size = 8u << 20;                // the tail is sealed once it holds this many bytes (nats: 8 MiB)
   size_t frame_size = 64u << 10;                 // raw bytes per compressed frame: a bad frame loses at most this
   size_t flush_threshold = 1u << 20;             // buffered bytes that trigger a flush() inside store_msg
-  // Compression and space reclamation run synchronously after each successful sync. Set false
-  // when the owner runs them elsewhere (run_maintenance()).
-  bool maintenance_inline = true;
+  // true: compression, compaction and spare zero-fills run synchronously after each successful
+  // sync (tests). false: the owner drives next_maintenance()/finish_maintenance() (the server,
+  // on a MaintenanceWorker), or calls run_maintenance().
+  bool maintenance_inline = false;
+  // Prepare pre-zeroed spare block files for the tail (see above). Costs up to 2 x block_size of
+  // zeros on disk for a stream that writes (the tail's unused part and the spare). Off by
+  // default: on this project's test VM it made single fdatasyncs faster but durable publish
+  // throughput moved only within noise (bench/run_js.sh async, 4 runs: 371/360 k acks/s with it,
+  // 350/303 k without), which does not pay for 16 MiB of zeros per stream.
+  bool prezero = false;
   FileSystem* fs = nullptr;  // nullptr = posix_file_system(); not owned, must outlive the store
 };
 
@@ -85,9 +103,18 @@ class FileStore final : public IndexedStore {
   // ok, or the I/O error that closed the store for writes.
   const Status& health() const { return failed_; }
 
-  // Compresses sealed blocks and rewrites sealed blocks that are mostly deleted. Slow work: runs
-  // after each sync when cfg.maintenance_inline, else whenever the owner decides.
+  // Compresses sealed blocks, rewrites sealed blocks that are mostly deleted, prepares the spare
+  // tail. Slow work, all of it on the calling thread: runs after each sync when
+  // cfg.maintenance_inline, else whenever the owner decides.
   Status run_maintenance();
+  // The next maintenance job, or nullopt (nothing to do, a job is out, or the store failed). The
+  // job holds its own references: run it on any thread (run_maintenance_job), then hand it back.
+  std::optional<MaintenanceJob> next_maintenance();
+  // Takes back a job cut by next_maintenance() (or a follow-up): installs its result if the
+  // block did not change meanwhile, else discards it. May return a follow-up job (the directory
+  // fsync after an install) to run and hand back the same way; none is cut until it returns.
+  std::optional<MaintenanceJob> finish_maintenance(MaintenanceJob job);
+  bool maintenance_in_flight() const { return maint_in_flight_; }
 
   size_t num_blocks() const { return blocks_.size(); }
   uint64_t disk_bytes() const;  // sum of block file sizes (compressed size for sealed blocks)
@@ -102,15 +129,8 @@ class FileStore final : public IndexedStore {
   Result<StoredMsg> read_msg(uint64_t seq, const Entry& entry) override;
 
  private:
-  struct RecLoc {
-    uint64_t seq;
-    uint64_t offset;  // in the block's raw (decompressed) content
-    uint32_t len;
-  };
-  struct Tomb {
-    RecordType type;
-    uint64_t seq;
-  };
+  using RecLoc = RecordLoc;  // offset: in the block's raw (decompressed) content
+  using Tomb = TombRef;
   struct Block {
     uint32_t index = 0;
     Compression codec = Compression::kNone;  // encoding of the file
@@ -124,8 +144,9 @@ class FileStore final : public IndexedStore {
     uint64_t live = 0;         // how many of msgs are live
     std::vector<Tomb> tombs;   // tombstones carried by this block
     uint64_t hi = 0;           // highest msg/floor seq written here; never decreases, ascending over blocks
-    uint64_t generation = 0;   // bumped on every rewrite/drop: invalidates caches and batches
+    uint64_t generation = 0;   // bumped on every rewrite/drop: invalidates caches, batches, jobs
     bool sealed = false;
+    bool prezeroed = false;    // the file was a zero-filled spare: [size, file size) is zeros
   };
 
   explicit FileStore(const FileStoreConfig& cfg);
@@ -141,10 +162,13 @@ class FileStore final : public IndexedStore {
   static const RecLoc* find_loc(const Block& b, uint64_t seq);
   bool tomb_needed(const Tomb& t, const Block* except) const;
   void drop_block(size_t i);  // REQUIRES: i is not the tail
-  Status rewrite_block(Block* b);
+  Status rewrite_block(Block* b);  // compaction now, on this thread (erase)
   Result<std::shared_ptr<const std::string>> raw_content(const Block& b);
-  Status compress_block(Block* b);
   Status flush_block(Block* b);
+  MaintenanceJob build_job(Block* b, bool filter, Compression out);
+  Status install_build(Block* b, MaintenanceJob& job);  // rename into place, swap the index
+  uint64_t prezero_trigger() const { return std::max<uint64_t>(cfg_.block_size / 8, 1); }
+  std::string spare_path() const { return cfg_.dir + "/spare.tmp"; }
 
   FileStoreConfig cfg_;
   FileSystem* fs_;
@@ -154,6 +178,10 @@ class FileStore final : public IndexedStore {
   uint32_t next_index_ = 1;
   bool dir_dirty_ = false;  // a name was created/renamed since the last directory fsync
   bool sync_in_flight_ = false;
+  bool maint_in_flight_ = false;
+  bool maint_scan_ = true;      // some block may need maintenance (cleared by a scan that found none)
+  bool spare_ready_ = false;    // spare_path() holds block_size synced zeros
+  bool prezero_failed_ = false;  // a zero-fill failed: stop trying
   uint64_t durable_seq_ = 0;
   Status failed_;
   // One decompressed sealed block, for reads.

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -25,14 +26,17 @@ class PosixFile final : public File {
   PosixFile(int fd, std::string path, uint64_t size) : fd_(fd), path_(std::move(path)), size_(size) {}
   ~PosixFile() override { ::close(fd_); }
 
-  Status append(std::string_view data) override {
+  Status append(std::string_view data) override { return write_at(size_, data); }
+
+  Status write_at(uint64_t offset, std::string_view data) override {
     while (!data.empty()) {
-      ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(size_));
+      ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
       if (n < 0) {
         if (errno == EINTR) continue;
         return errno_status("write", path_, errno);
       }
-      size_ += static_cast<uint64_t>(n);
+      offset += static_cast<uint64_t>(n);
+      size_ = std::max(size_, offset);
       data.remove_prefix(static_cast<size_t>(n));
     }
     return Status::ok();

@@ -16,12 +16,20 @@
 
 namespace tern::server {
 
-// An open file, read at any offset, written only by appending. Closed by the destructor.
+// An open file, read and written at any offset. Closed by the destructor.
 class File {
  public:
   virtual ~File() = default;
   // Appends data at the current end. On error, some prefix of data may have reached the file.
   virtual Status append(std::string_view data) = 0;
+  // Writes data at offset (overwriting, or extending the file past its end). Used to fill
+  // pre-zeroed blocks in place: overwriting allocated, already-synced bytes lets fdatasync skip
+  // the metadata commit that an append needs. On error, some prefix of data may have been written.
+  // The default handles only offset == size() (an append), so other implementations keep working.
+  virtual Status write_at(uint64_t offset, std::string_view data) {
+    if (offset != size()) return Status::error("write_at: positioned writes not supported");
+    return append(data);
+  }
   // Reads n bytes at offset into out (which must hold n bytes); short reads are errors.
   virtual Status read_at(uint64_t offset, size_t n, char* out) const = 0;
   virtual Status sync() = 0;  // fdatasync: the data written so far is durable

@@ -106,7 +106,7 @@ Result<uint64_t> IndexedStore::store_msg(std::string_view subject, std::string_v
 
   uint64_t seq = last_seq_ + 1;
   if (Status st = persist_msg(seq, ts_ns, subject, headers, payload); !st) return st;
-  index_add(seq, ts_ns, subject, store_msg_size(subject.size(), headers.size(), payload.size()));
+  index_add(seq, ts_ns, subject, msg_size_(subject.size(), headers.size(), payload.size()));
   last_seq_ = seq;
   last_ts_ = ts_ns;
 

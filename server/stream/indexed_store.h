@@ -35,11 +35,13 @@ class IndexedStore : public Store {
   uint64_t num_pending(std::string_view filter, uint64_t start) const override;
 
  protected:
-  explicit IndexedStore(const StoreLimits& limits) : limits_(limits) {}
+  // msg_size: the byte rule for `bytes` and max_bytes (store.h); FileStore keeps the default.
+  explicit IndexedStore(const StoreLimits& limits, MsgSizeFn msg_size = store_msg_size)
+      : limits_(limits), msg_size_(msg_size) {}
 
   struct Entry {
     int64_t ts = 0;
-    uint64_t size = 0;                     // store_msg_size()
+    uint64_t size = 0;                     // msg_size_()
     const std::string* subject = nullptr;  // the key in subjects_, alive while the entry is
   };
 
@@ -79,6 +81,7 @@ class IndexedStore : public Store {
   Result<StoredMsg> read(uint64_t seq);
 
   StoreLimits limits_;
+  MsgSizeFn msg_size_;
   std::map<uint64_t, Entry> msgs_;
   SubjectMap subjects_;
   uint64_t bytes_ = 0;

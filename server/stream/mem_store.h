@@ -12,7 +12,10 @@ namespace tern::server {
 
 class MemStore final : public IndexedStore {
  public:
-  explicit MemStore(const StoreLimits& limits = {}) : IndexedStore(limits) {}
+  // Bytes are counted as nats' memory store does (mem_store_msg_size). Tests comparing it with a
+  // FileStore pass store_msg_size so both count alike.
+  explicit MemStore(const StoreLimits& limits = {}, MsgSizeFn msg_size = mem_store_msg_size)
+      : IndexedStore(limits, msg_size) {}
 
  protected:
   Status persist_msg(uint64_t seq, int64_t ts, std::string_view subject, std::string_view headers,

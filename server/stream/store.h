@@ -28,7 +28,7 @@ std::string_view compression_name(Compression c);  // "none" | "lz4" | "zstd"
 // Limits applied by the store itself on every store_msg. A value <= 0 means unlimited.
 struct StoreLimits {
   int64_t max_msgs = 0;
-  int64_t max_bytes = 0;  // counted with store_msg_size()
+  int64_t max_bytes = 0;  // counted with the store's size rule (store_msg_size / mem_store_msg_size)
   int64_t max_age_ns = 0;
   int64_t max_msgs_per_subject = 0;
   int64_t max_msg_size = 0;  // len(headers) + len(payload)
@@ -60,12 +60,18 @@ inline bool is_limit_rejection(StoreErrc c) {
   return c == StoreErrc::kMaxMsgs || c == StoreErrc::kMaxBytes || c == StoreErrc::kMaxMsgsPerSubject;
 }
 
-// Byte accounting, the same rule for both stores so they agree exactly: nats-server's
-// fileStoreMsgSize (filestore.go): 22 + subject + payload + 8, plus 4 + headers when there are
-// headers. That is the number reported as `bytes` and compared with max_bytes.
+// Byte accounting: each store counts a message as nats-server's store of the same kind does, so
+// `bytes` in STREAM.INFO and the max_bytes limits match nats exactly.
+// FileStore: nats' fileStoreMsgSize (filestore.go): 22 + subject + payload + 8, plus 4 + headers
+// when there are headers.
 inline uint64_t store_msg_size(size_t subject_len, size_t headers_len, size_t payload_len) {
   return 22 + subject_len + (headers_len ? 4 + headers_len : 0) + payload_len + 8;
 }
+// MemStore: nats' memStoreMsgSize (memstore.go): subject + headers + payload + 16 (seq and ts).
+inline uint64_t mem_store_msg_size(size_t subject_len, size_t headers_len, size_t payload_len) {
+  return subject_len + headers_len + payload_len + 16;
+}
+using MsgSizeFn = uint64_t (*)(size_t subject_len, size_t headers_len, size_t payload_len);
 
 // A message as loaded from a store: an owned copy, valid independently of the store.
 struct StoredMsg {

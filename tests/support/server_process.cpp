@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <stdexcept>
 #include <thread>
 
@@ -78,7 +79,25 @@ bool can_connect(int port) {
   return ok;
 }
 
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path,
+            const std::vector<std::pair<std::string, std::string>>& env = {}) {
+  // The child's environment is built before fork: only async-signal-safe calls after it.
+  std::vector<std::string> vars;
+  for (char** e = environ; *e; ++e) {
+    std::string_view var(*e);
+    bool overridden = false;
+    for (const auto& [name, value] : env) overridden = overridden || var.substr(0, var.find('=')) == name;
+    if (!overridden) vars.emplace_back(var);
+  }
+  for (const auto& [name, value] : env) {
+    if (!value.empty()) vars.push_back(name + "=" + value);
+  }
+  std::vector<char*> envp;
+  for (auto& v : vars) envp.push_back(v.data());
+  envp.push_back(nullptr);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
     int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -89,10 +108,7 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path) {
     }
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
+    ::execve(args[0], args.data(), envp.data());
     ::_exit(127);
   }
   return pid;
@@ -117,7 +133,7 @@ bool ServerProcess::start(const std::vector<std::string>& args, std::chrono::mil
   if (log_path_.empty()) log_path_ = write_temp_file("", ".log");
   std::vector<std::string> argv{server_binary(), "-a", "127.0.0.1", "-p", std::to_string(port_)};
   argv.insert(argv.end(), args.begin(), args.end());
-  pid_ = spawn(argv, log_path_);
+  pid_ = spawn(argv, log_path_, env_);
   auto deadline = std::chrono::steady_clock::now() + wait;
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
@@ -179,6 +195,16 @@ void ServerProcess::kill9() {
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
+}
+
+void ServerProcess::set_env(const std::string& name, const std::string& value) {
+  for (auto& [n, v] : env_) {
+    if (n == name) {
+      v = value;
+      return;
+    }
+  }
+  env_.emplace_back(name, value);
 }
 
 std::string ServerProcess::log() const { return log_path_.empty() ? "" : read_file(log_path_); }

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tern::test {
@@ -40,6 +41,9 @@ class ServerProcess {
   // Returns the exit code, and fills `output` with stdout+stderr.
   static int run_to_exit(const std::vector<std::string>& args, std::string& output,
                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Sets `name`=`value` in the environment of the servers start() launches from now on (the
+  // test's own environment is left alone). An empty value unsets it for the server.
+  void set_env(const std::string& name, const std::string& value);
 
   // SIGTERM, then SIGKILL after `grace`. Returns the exit status as waitpid reported it.
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
@@ -56,6 +60,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   int port_ = 0;
   std::string log_path_;
+  std::vector<std::pair<std::string, std::string>> env_;  // applied in the child before exec
 };
 
 }  // namespace tern::test

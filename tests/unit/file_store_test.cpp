@@ -133,6 +133,7 @@ TEST_CASE("file store: compression none/lz4/zstd round trips and reopens", "[sto
     FileStoreConfig cfg;
     cfg.dir = tmp.path + "/s";
     cfg.compression = c;
+    cfg.maintenance_inline = true;
     cfg.block_size = 32 << 10;
     cfg.frame_size = 8 << 10;
     uint64_t raw = 0;
@@ -173,6 +174,7 @@ TEST_CASE("file store: deleting whole blocks reclaims their files", "[store]") {
   FileStoreConfig cfg;
   cfg.dir = tmp.path + "/s";
   cfg.block_size = 4096;
+  cfg.maintenance_inline = true;
   auto s = open_store(cfg);
   for (int i = 1; i <= 1000; ++i) REQUIRE(s->store_msg("x", "", std::string(100, 'p'), i).is_ok());
   REQUIRE(s->sync().is_ok());

@@ -27,11 +27,13 @@ struct TempDir {
 
 struct MemFactory {
   static constexpr const char* kName = "mem";
+  static constexpr MsgSizeFn msg_size = mem_store_msg_size;
   std::unique_ptr<Store> make(const StoreLimits& limits) { return std::make_unique<MemStore>(limits); }
 };
 
 struct FileFactory {
   static constexpr const char* kName = "file";
+  static constexpr MsgSizeFn msg_size = store_msg_size;
   TempDir dir;
   int n = 0;
   std::unique_ptr<Store> make(const StoreLimits& limits) {
@@ -77,11 +79,25 @@ TEMPLATE_TEST_CASE("store: append and load", "[store]", MemFactory, FileFactory)
   CHECK(st.last_seq == 2);
   CHECK(st.first_ts == 42);
   CHECK(st.last_ts == 43);
-  CHECK(st.bytes == store_msg_size(10, 18, 5) + store_msg_size(10, 0, 5));
+  CHECK(st.bytes == TestType::msg_size(10, 18, 5) + TestType::msg_size(10, 0, 5));
   CHECK(st.subjects == std::map<std::string, uint64_t>{{"orders.new", 1}, {"orders.old", 1}});
-  // nats' file store rule: 22 + subject + [4 + headers] + payload + 8.
+}
+
+TEST_CASE("store: each store counts bytes as the nats store of its kind", "[store]") {
+  // nats' fileStoreMsgSize: 22 + subject + [4 + headers] + payload + 8.
   CHECK(store_msg_size(3, 0, 5) == 38);
   CHECK(store_msg_size(3, 10, 5) == 52);
+  // nats' memStoreMsgSize: subject + headers + payload + 16.
+  CHECK(mem_store_msg_size(3, 0, 5) == 24);
+  CHECK(mem_store_msg_size(3, 10, 5) == 34);
+  MemStore mem;
+  REQUIRE(mem.store_msg("abc", "NATS/1.0\r\n\r\n", "hello", 1).is_ok());
+  REQUIRE(mem.store_msg("abc", "", "hello", 2).is_ok());
+  CHECK(mem.state().bytes == (3 + 12 + 5 + 16) + (3 + 5 + 16));
+  // The rule is the store's: a MemStore built with the file rule counts like a FileStore.
+  MemStore as_file({}, store_msg_size);
+  REQUIRE(as_file.store_msg("abc", "", "hello", 1).is_ok());
+  CHECK(as_file.state().bytes == 38);
 }
 
 TEMPLATE_TEST_CASE("store: many messages and empty payloads", "[store]", MemFactory, FileFactory) {
@@ -149,7 +165,7 @@ TEMPLATE_TEST_CASE("store: max_msgs discard old and new", "[store]", MemFactory,
 
 TEMPLATE_TEST_CASE("store: max_bytes discard old and new", "[store]", MemFactory, FileFactory) {
   TestType f;
-  const uint64_t one = store_msg_size(1, 0, 10);
+  const uint64_t one = TestType::msg_size(1, 0, 10);  // 41 (file) or 27 (mem)
   StoreLimits limits;
   limits.max_bytes = static_cast<int64_t>(3 * one);
   auto s = f.make(limits);
@@ -161,12 +177,18 @@ TEMPLATE_TEST_CASE("store: max_bytes discard old and new", "[store]", MemFactory
   limits.discard = DiscardPolicy::kNew;
   limits.max_bytes = 100;
   auto n = f.make(limits);
-  put(*n, "x", std::string(10, 'p'));  // bytes = 41
-  put(*n, "x", std::string(10, 'p'));  // bytes = 82
-  // bytes + len(hdr) + len(payload) >= max_bytes is refused: 82 + 18 >= 100.
-  auto r = n->store_msg("x", "", std::string(18, 'p'), 1);
+  put(*n, "x", std::string(10, 'p'));
+  put(*n, "x", std::string(10, 'p'));
+  REQUIRE(n->state().bytes == 2 * one);
+  // bytes + len(hdr) + len(payload) >= max_bytes is refused (file: 82 + 18 >= 100).
+  const size_t refused = static_cast<size_t>(100 - 2 * one);
+  auto r = n->store_msg("x", "", std::string(refused, 'p'), 1);
   CHECK(store_errc(r.status()) == StoreErrc::kMaxBytes);
-  CHECK(n->store_msg("x", "", std::string(17, 'p'), 1).is_ok());  // 82 + 17 < 100; bytes go above
+  CHECK(n->store_msg("x", "", std::string(refused - 1, 'p'), 1).is_ok());  // just below
+  // Taken, and then over max_bytes, so the oldest goes (as in nats).
+  CHECK(n->state().msgs == 2);
+  CHECK(n->state().first_seq == 2);
+  CHECK(n->state().bytes == one + TestType::msg_size(1, 0, refused - 1));
 }
 
 TEMPLATE_TEST_CASE("store: max_msgs_per_subject keeps the newest per subject", "[store]", MemFactory, FileFactory) {

@@ -87,7 +87,9 @@ TEST_CASE("store property: MemStore and FileStore agree under random operations"
     cfg.block_size = 300 + rng() % 2000;
     cfg.frame_size = 256;
     cfg.compression = static_cast<Compression>(rng() % 3);
-    MemStore mem(limits);
+    cfg.maintenance_inline = true;
+    cfg.prezero = rng() % 2 == 0;
+    MemStore mem(limits, store_msg_size);  // the file rule, so bytes and max_bytes evictions compare exactly
     auto opened = FileStore::open(cfg);
     REQUIRE(opened.is_ok());
     std::unique_ptr<FileStore> file = std::move(*opened);
