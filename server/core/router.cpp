@@ -20,9 +20,9 @@ bool Router::deliver_one(Subscription* sub, const Message& m) {
   return true;
 }
 
-size_t Router::route(const Message& m) {
+size_t Router::route_to(std::string_view match_subject, const Message& m) {
   // Hold the result: a delivery may unsubscribe or close a client, which changes the index.
-  std::shared_ptr<const SublistResult> r = sublist_.match(m.subject);
+  std::shared_ptr<const SublistResult> r = sublist_.match(match_subject);
   size_t delivered = 0;
   for (Subscription* sub : r->plain) delivered += deliver_one(sub, m);
   for (const SublistResult::Group& g : r->queues) {

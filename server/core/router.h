@@ -15,7 +15,13 @@ class Router {
   Sublist& sublist() { return sublist_; }
 
   // Returns how many subscriptions received the message (echo-suppressed ones don't count).
-  size_t route(const Message& m);
+  size_t route(const Message& m) { return route_to(m.subject, m); }
+  // Delivers `m` to the subscriptions matching `match_subject` instead of m.subject: a JetStream
+  // pull delivery goes to the request's reply subject but its MSG line names the message's own
+  // subject (jetstream-api spec section 9.5).
+  size_t route_to(std::string_view match_subject, const Message& m);
+  // Does any subscription match `subject`? (A pull request whose requester went away.)
+  bool has_interest(std::string_view subject) { return !sublist_.match(subject)->empty(); }
 
  private:
   bool deliver_one(Subscription* sub, const Message& m);

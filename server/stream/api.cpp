@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <limits>
+#include <random>
 #include <vector>
 
+#include "proto/headers.h"
 #include "proto/subject.h"
 #include "server/stream/jetstream.h"
 
@@ -96,8 +98,9 @@ std::optional<json> parse_object(std::string_view payload) {
 
 class Request {
  public:
-  Request(JetStream& js, std::string_view reply, const char* kind) : js_(js), reply_(reply) {
-    out_["type"] = std::string(kTypePrefix) + kind;
+  Request(JetStream& js, std::string_view reply, const char* kind, const char* prefix = kTypePrefix)
+      : js_(js), reply_(reply) {
+    out_["type"] = std::string(prefix) + kind;
   }
   ojson& out() { return out_; }
   void error(const ApiError& e) {
@@ -143,7 +146,7 @@ void account_info(JetStream& js, Request& r) {
   o["memory"] = js.used(StorageType::kMemory);
   o["storage"] = js.used(StorageType::kFile);
   o["streams"] = js.streams().size();
-  o["consumers"] = 0;
+  o["consumers"] = js.consumer_count();
   // The account's limits, not the server's: nats-server 2.9.10 gives the global account dynamic
   // (-1) limits even when jetstream { max_memory_store, max_file_store } are set.
   o["limits"] = {{"max_memory", -1},          {"max_storage", -1},
@@ -276,6 +279,7 @@ void stream_purge(JetStream& js, Request& r, std::string_view name, std::string_
   auto purged = has_request ? s->store().purge_ex(filter, seq, keep) : s->store().purge();
   if (!purged) return r.error(ApiErr::kStreamGeneral, purged.status().message());
   s->mark_dirty();
+  s->notify_purged();
   r.out()["success"] = true;
   r.out()["purged"] = *purged;
   r.ok();
@@ -358,7 +362,249 @@ void msg_delete(JetStream& js, Request& r, std::string_view name, std::string_vi
     return r.error(ApiErr::kSequenceNotFound, std::to_string(seq));
   }
   s->mark_dirty();
+  s->notify_removed(seq);
   r.out()["success"] = true;
+  r.ok();
+}
+
+
+// ---- Consumers (jetstream-api spec section 8) ----
+
+std::string join_tokens(const std::vector<std::string_view>& t, size_t from) {
+  std::string out;
+  for (size_t i = from; i < t.size(); ++i) {
+    if (i > from) out += '.';
+    out.append(t[i]);
+  }
+  return out;
+}
+
+std::string generate_consumer_name(Stream& s) {
+  // nats' createConsumerName: 8 characters; unique within the stream.
+  static std::mt19937_64 rng{std::random_device{}()};
+  static const char* kChars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  for (;;) {
+    std::string name(8, '0');
+    for (char& c : name) c = kChars[rng() % 62];
+    if (!s.find_consumer(name)) return name;
+  }
+}
+
+void consumer_info_out(Request& r, Consumer& c) {
+  merge(r.out(), c.info());
+  r.ok();
+}
+
+void consumer_create(JetStream& js, Request& r, const std::vector<std::string_view>& t, std::string_view payload) {
+  auto body = json::parse(payload, nullptr, false);
+  if (body.is_discarded()) return r.error(ApiErr::kInvalidJson);
+  CreateConsumerRequest req;
+  if (auto e = decode_create_consumer_request(body, &req)) return r.error(*e);
+  // Subject forms (section 8.2), in nats' jsConsumerCreateRequest order.
+  enum { kLegacyEphemeral, kLegacyDurable, kNew } form;
+  std::string_view stream_name, consumer_name;
+  std::string filter;
+  size_t n = t.size();
+  if (n == 5) {
+    form = kLegacyEphemeral;
+    stream_name = t[4];
+  } else if (t[3] == "DURABLE") {
+    form = kLegacyDurable;
+    if (n != 7) return r.error(ApiErr::kConsumerDurableNameNotInSubject);
+    stream_name = t[5];
+    consumer_name = t[6];
+  } else {
+    form = kNew;
+    stream_name = t[4];
+    consumer_name = t[5];
+    // 2.9.10 takes the filter from subjects of 8 or more tokens only.
+    if (n > 7) filter = join_tokens(t, 6);
+  }
+  if (stream_name != req.stream_name) return r.error(ApiErr::kStreamMismatch);
+  if (consumer_name.find_first_of("/\\") != std::string_view::npos)
+    return r.error(ApiErr::kConsumerNameContainsPathSeparators);
+  ConsumerConfig cfg = req.config;
+  if (form == kLegacyDurable) {
+    if (cfg.durable_name.empty()) return r.error(ApiErr::kConsumerDurableNameNotSet);
+    if (consumer_name != cfg.durable_name) return r.error(ApiErr::kConsumerDurableNameNotMatchSubject);
+  }
+  if (form == kNew) {
+    if (!cfg.durable_name.empty() && consumer_name != cfg.durable_name)
+      return r.error(ApiErr::kConsumerDurableNameNotMatchSubject);
+    cfg.name = std::string(consumer_name);
+  }
+  if (form == kLegacyEphemeral && !cfg.durable_name.empty()) return r.error(ApiErr::kConsumerEphemeralWithDurableName);
+  if (!filter.empty() && cfg.filter_subject != filter) return r.error(ApiErr::kConsumerCreateFilterSubjectMismatch);
+
+  if (cfg.num_replicas > 1) return r.error(ApiErr::kStreamReplicasNotSupported);  // single server
+  Stream* s = js.find(stream_name);
+  if (!s) return r.error(ApiErr::kStreamNotFound);
+  if (!cfg.deliver_subject.empty()) return r.error(ApiErr::kConsumerCreate, "push consumers are not supported by tern");
+  if (auto e = check_consumer_config(s->config(), &cfg)) return r.error(*e);
+
+  std::string name = cfg.is_durable() ? cfg.durable_name : cfg.name;
+  if (Consumer* existing = name.empty() ? nullptr : s->find_consumer(name)) {
+    if (existing->config() == cfg) return consumer_info_out(r, *existing);
+    if (req.action == "create") return r.error(ApiErr::kConsumerAlreadyExists);
+    if (auto e = check_consumer_update(existing->config(), cfg)) return r.error(*e);
+    if (cfg.dead_letter_stream != existing->config().dead_letter_stream && !cfg.dead_letter_stream.empty()) {
+      if (cfg.dead_letter_stream == s->config().name)
+        return r.error(ApiErr::kConsumerCreate, "dead letter stream can not be the consumer's stream");
+      if (!js.find(cfg.dead_letter_stream)) {
+        ApiError e = api_error(ApiErr::kStreamNotFound);
+        e.description = "dead letter stream not found";
+        return r.error(e);
+      }
+    }
+    existing->update(cfg);
+    return consumer_info_out(r, *existing);
+  }
+  if (req.action == "update") return r.error(ApiErr::kConsumerDoesNotExist);
+  const StreamConfig& scfg = s->config();
+  if (scfg.max_consumers > 0 && static_cast<int64_t>(s->consumers().size()) >= scfg.max_consumers)
+    return r.error(ApiErr::kMaximumConsumersLimit);
+  if (scfg.retention == Retention::kWorkQueue && !s->consumers().empty()) {
+    // one consumer per partition of the subject space.
+    if (cfg.filter_subject.empty()) return r.error(ApiErr::kConsumerWqMultipleUnfiltered);
+    for (auto& [other_name, other] : s->consumers()) {
+      const std::string& f = other->config().filter_subject;
+      if (f.empty() || subjects_collide(f, cfg.filter_subject)) return r.error(ApiErr::kConsumerWqConsumerNotUnique);
+    }
+  }
+  if (!cfg.dead_letter_stream.empty()) {
+    if (cfg.dead_letter_stream == scfg.name)
+      return r.error(ApiErr::kConsumerCreate, "dead letter stream can not be the consumer's stream");
+    if (!js.find(cfg.dead_letter_stream)) {
+      ApiError e = api_error(ApiErr::kStreamNotFound);
+      e.description = "dead letter stream not found";
+      return r.error(e);
+    }
+  }
+  if (name.empty()) {
+    name = generate_consumer_name(*s);
+    cfg.name = name;
+  }
+  auto created = s->add_consumer(cfg, name);
+  if (!created) return r.error(ApiErr::kConsumerCreate, created.status().message());
+  consumer_info_out(r, **created);
+}
+
+void consumer_info(JetStream& js, Request& r, std::string_view stream, std::string_view name,
+                   std::string_view payload) {
+  if (!is_empty_request(payload)) return r.error(ApiErr::kNotEmptyRequest);
+  Stream* s = js.find(stream);
+  if (!s) return r.error(ApiErr::kStreamNotFound);
+  Consumer* c = s->find_consumer(name);
+  if (!c) return r.error(ApiErr::kConsumerNotFound);
+  consumer_info_out(r, *c);
+}
+
+void consumer_delete(JetStream& js, Request& r, std::string_view stream, std::string_view name,
+                     std::string_view payload) {
+  if (!is_empty_request(payload)) return r.error(ApiErr::kNotEmptyRequest);
+  Stream* s = js.find(stream);
+  if (!s) return r.error(ApiErr::kStreamNotFound);
+  if (!s->find_consumer(name)) return r.error(ApiErr::kConsumerNotFound);
+  s->delete_consumer(name);
+  r.out()["success"] = true;
+  r.ok();
+}
+
+void consumer_names_or_list(JetStream& js, Request& r, std::string_view stream, std::string_view payload,
+                            bool list) {
+  size_t limit = list ? kListLimit : kNamesLimit;
+  r.extra_on_error() = {{"total", 0}, {"offset", 0}, {"limit", 0}, {"consumers", ojson::array()}};
+  int64_t offset = 0;
+  if (!is_empty_request(payload)) {
+    auto body = parse_object(payload);
+    if (!body || !opt_int(*body, "offset", &offset)) return r.error(ApiErr::kInvalidJson);
+  }
+  Stream* s = js.find(stream);
+  if (!s) return r.error(ApiErr::kStreamNotFound);
+  auto& all = s->consumers();  // sorted by name
+  size_t off = offset < 0 ? 0 : std::min(static_cast<size_t>(offset), all.size());
+  ojson items = ojson::array();
+  size_t i = 0;
+  for (auto& [name, c] : all) {
+    if (i++ < off) continue;
+    if (items.size() >= limit) break;
+    items.push_back(list ? c->info() : ojson(name));
+  }
+  ojson& o = r.out();
+  o["total"] = all.size();
+  o["offset"] = off;
+  o["limit"] = limit;
+  o["consumers"] = std::move(items);
+  r.ok();
+}
+
+// ---- Dead-letter redrive (Tern extension, docs/dead-letter.md) ----
+
+// The header block without the Tern-DLQ-* and dedup/expectation headers; empty when nothing
+// but the version line would remain.
+std::string redrive_headers(std::string_view block) {
+  std::string out;
+  size_t eol = block.find("\r\n");
+  if (eol == std::string_view::npos) return out;
+  std::string_view version = block.substr(0, eol);
+  std::string fields;
+  size_t pos = eol + 2;
+  while (pos < block.size()) {
+    size_t e = block.find("\r\n", pos);
+    if (e == std::string_view::npos || e == pos) break;
+    std::string_view line = block.substr(pos, e - pos);
+    pos = e + 2;
+    std::string_view key = line.substr(0, line.find(':'));
+    if (key.starts_with("Tern-DLQ-") || key == "Nats-Msg-Id" || key.starts_with("Nats-Expected-")) continue;
+    fields.append(line);
+    fields.append("\r\n");
+  }
+  if (fields.empty()) return out;
+  out.append(version);
+  out.append("\r\n");
+  out.append(fields);
+  out.append("\r\n");
+  return out;
+}
+
+void dlq_redrive(JetStream& js, Request& r, std::string_view stream, std::string_view payload) {
+  uint64_t seq = 0, max = 0;
+  std::string filter;
+  if (!is_empty_request(payload)) {
+    auto body = parse_object(payload);
+    if (!body || !opt_uint(*body, "seq", &seq) || !opt_uint(*body, "max", &max) ||
+        !opt_string(*body, "filter", &filter))
+      return r.error(ApiErr::kInvalidJson);
+  }
+  Stream* s = js.find(stream);
+  if (!s) return r.error(ApiErr::kStreamNotFound);
+  Store& store = s->store();
+  uint64_t redriven = 0;
+  auto redrive = [&](const StoredMsg& m) {
+    std::string_view to = proto::find_header(m.headers, "Tern-DLQ-Subject");
+    js.send_msg(std::string(to), redrive_headers(m.headers), m.payload);
+    (void)store.remove(m.seq);
+    s->notify_removed(m.seq);
+    ++redriven;
+  };
+  if (seq > 0) {
+    auto m = store.load(seq);
+    if (!m || proto::find_header(m->headers, "Tern-DLQ-Subject").empty()) return r.error(ApiErr::kNoMessageFound);
+    redrive(*m);
+  } else {
+    for (uint64_t next = 0;;) {
+      if (max > 0 && redriven >= max) break;
+      auto m = store.load_next({}, next);
+      if (!m) break;
+      next = m->seq + 1;
+      std::string_view to = proto::find_header(m->headers, "Tern-DLQ-Subject");
+      if (to.empty()) continue;
+      if (!filter.empty() && !proto::subject_matches(filter, to)) continue;
+      redrive(*m);
+    }
+  }
+  if (redriven) s->mark_dirty();
+  r.out()["redriven"] = redriven;
   r.ok();
 }
 
@@ -404,7 +650,13 @@ void ApiHandler::handle(std::string_view subject, std::string_view reply, std::s
     ++js_.api_total;
     return;
   }
-  if (t[2] != "STREAM") return;  // not ours (consumers, direct get, ...): dropped silently
+  if (t[2] == "CONSUMER") return handle_consumer(t, reply, payload);
+  if (is({"TERN", "DLQ", "REDRIVE", ""})) {
+    ++js_.api_total;
+    Request r(js_, reply, "redrive_response", "io.tern.dlq.v1.");
+    return dlq_redrive(js_, r, t[5], payload);
+  }
+  if (t[2] != "STREAM") return;  // not ours (direct get, ...): dropped silently
   ++js_.api_total;
   if (is({"STREAM", "CREATE", ""})) {
     Request r(js_, reply, "stream_create_response");
@@ -443,6 +695,52 @@ void ApiHandler::handle(std::string_view subject, std::string_view reply, std::s
     return msg_delete(js_, r, t[5], payload);
   }
   --js_.api_total;  // an unknown STREAM subject: dropped silently
+}
+
+}  // namespace tern::server
+
+namespace tern::server {
+
+void ApiHandler::handle_consumer(const std::vector<std::string_view>& t, std::string_view reply,
+                                 std::string_view payload) {
+  size_t n = t.size();
+  if (n < 4) return;
+  std::string_view op = t[3];
+  if (op == "MSG") {
+    // $JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>: not an API call with a JSON answer.
+    if (n != 7 || t[4] != "NEXT") return;
+    Stream* s = js_.find(t[5]);
+    if (!s) return;  // no reply
+    if (Consumer* c = s->find_consumer(t[6])) c->request_next(reply, payload);
+    return;
+  }
+  if (op == "CREATE" && n >= 5) {
+    ++js_.api_total;
+    Request r(js_, reply, "consumer_create_response");
+    return consumer_create(js_, r, t, payload);
+  }
+  // nats subscribes DURABLE.CREATE.*.> : fewer than 7 tokens never reach the handler.
+  if (op == "DURABLE" && n >= 7 && t[4] == "CREATE") {
+    ++js_.api_total;
+    Request r(js_, reply, "consumer_create_response");
+    return consumer_create(js_, r, t, payload);
+  }
+  if (op == "INFO" && n == 6) {
+    ++js_.api_total;
+    Request r(js_, reply, "consumer_info_response");
+    return consumer_info(js_, r, t[4], t[5], payload);
+  }
+  if (op == "DELETE" && n == 6) {
+    ++js_.api_total;
+    Request r(js_, reply, "consumer_delete_response");
+    return consumer_delete(js_, r, t[4], t[5], payload);
+  }
+  if ((op == "NAMES" || op == "LIST") && n == 5) {
+    ++js_.api_total;
+    bool list = op == "LIST";
+    Request r(js_, reply, list ? "consumer_list_response" : "consumer_names_response");
+    return consumer_names_or_list(js_, r, t[4], payload, list);
+  }
 }
 
 }  // namespace tern::server

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proto/status.h"
 #include "server/core/client.h"
@@ -32,6 +33,8 @@ class ApiHandler final : public Client {
   void handle(std::string_view subject, std::string_view reply, std::string_view payload);
 
  private:
+  // $JS.API.CONSUMER.* (create forms, info, delete, names, list) and MSG.NEXT.
+  void handle_consumer(const std::vector<std::string_view>& t, std::string_view reply, std::string_view payload);
   JetStream& js_;
   std::unique_ptr<Subscription> sub_;
 };

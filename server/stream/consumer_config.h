@@ -37,6 +37,7 @@ struct ConsumerConfig {
   uint64_t opt_start_seq = 0;         // 0: not set
   int64_t opt_start_time_ns = 0;      // ns since the epoch; has_start_time says whether it is set
   bool has_start_time = false;
+  int32_t opt_start_time_offset_s = 0;  // UTC offset it was sent with; nats echoes the time in it
   AckPolicy ack_policy = AckPolicy::kNone;
   int64_t ack_wait_ns = 0;            // 0 before defaults
   int64_t max_deliver = 0;            // -1 (after defaults) = unlimited
@@ -78,8 +79,10 @@ std::optional<ApiError> decode_create_consumer_request(const nlohmann::json& j, 
 std::optional<ApiError> decode_consumer_config(const nlohmann::json& j, ConsumerConfig* out);
 // Fills defaults and validates one config against its stream (checkConsumerCfg + the workqueue
 // rules that need only the stream config; the rules that look at other consumers are the
-// caller's). `stream_sealed` etc. come from `stream`.
-std::optional<ApiError> check_consumer_config(const StreamConfig& stream, ConsumerConfig* cfg);
+// caller's). `stream_sealed` etc. come from `stream`. `recovering` (a config read back from disk)
+// skips the filter-subset check as nats does, so a stream whose subjects were changed since does
+// not lose its consumers on restart.
+std::optional<ApiError> check_consumer_config(const StreamConfig& stream, ConsumerConfig* cfg, bool recovering = false);
 // The update rules (8.2): `updated` is already defaulted and checked; returns 10012 with NATS's
 // text for a forbidden change.
 std::optional<ApiError> check_consumer_update(const ConsumerConfig& old, const ConsumerConfig& updated);

@@ -53,6 +53,7 @@ JetStream::JetStream(uv_loop_t* loop, Router& router, const JetStreamOptions& op
   std::string base = opts_.store_dir.empty() ? default_store_dir() : opts_.store_dir;
   root_ = base + "/jetstream";
   sync_interval_ms_ = sync_interval_ms(opts_.sync_interval);
+  state_writer_ = std::make_unique<StateWriter>();
 }
 
 JetStream::~JetStream() {
@@ -65,6 +66,7 @@ Status JetStream::start() {
   std::filesystem::create_directories(root_ + "/streams", ec);
   if (ec) return Status::error("cannot create JetStream store directory " + root_ + ": " + ec.message());
   syncer_ = std::make_unique<Syncer>();
+  maint_ = std::make_unique<MaintenanceWorker>(loop_, [this](MaintenanceJob j) { on_maintained(std::move(j)); });
   uv_check_init(loop_, &check_);
   uv_async_init(loop_, &async_, on_async);
   uv_timer_init(loop_, &timer_);
@@ -76,6 +78,7 @@ Status JetStream::start() {
   spdlog::info("  Store directory: \"{}\"", root_);
   spdlog::info("  Sync interval:   {}", sync_always() ? "always (a pub ack means fsynced)" : opts_.sync_interval);
   recover();
+  for (auto& [name, s] : streams_) maintain(s.get());
   api_ = std::make_unique<ApiHandler>(*this);
   if (auto st = api_->subscribe(); !st) return st;
   want_tick();
@@ -125,6 +128,10 @@ void JetStream::shutdown() {
   if (stopped_) return;
   stopped_ = true;
   api_.reset();
+  run_queue_.clear();
+  for (auto& [name, s] : streams_) s->shutdown_consumers();
+  state_writer_->drain();
+  if (maint_) maint_->stop();  // installs the running job's result; queued ones are dropped
   // Run what the Syncer holds, take the results back, then make everything else durable.
   syncer_.reset();
   drain_done();
@@ -144,7 +151,47 @@ void JetStream::shutdown() {
 }
 
 void JetStream::send(std::string subject, std::string payload) {
-  outbox_.emplace_back(std::move(subject), std::move(payload));
+  outbox_.push_back(OutMsg{std::move(subject), std::string(), std::move(payload)});
+}
+
+void JetStream::send_headers(std::string subject, std::string headers) {
+  outbox_.push_back(OutMsg{std::move(subject), std::move(headers), std::string()});
+}
+
+void JetStream::send_msg(std::string subject, std::string headers, std::string payload) {
+  outbox_.push_back(OutMsg{std::move(subject), std::move(headers), std::move(payload)});
+}
+
+void JetStream::want_run(Consumer* c) {
+  if (c->queued_for_run || stopped_) return;
+  c->queued_for_run = true;
+  run_queue_.push_back(c);
+}
+
+void JetStream::cancel_run(Consumer* c) {
+  for (Consumer*& r : running_)
+    if (r == c) r = nullptr;
+  if (!c->queued_for_run) return;
+  c->queued_for_run = false;
+  std::erase(run_queue_, c);
+}
+
+void JetStream::run_consumers() {
+  while (!run_queue_.empty()) {
+    running_ = std::move(run_queue_);
+    run_queue_.clear();
+    for (Consumer* c : running_) c->queued_for_run = false;
+    // A consumer destroyed meanwhile nulls its entry (cancel_run).
+    for (size_t i = 0; i < running_.size(); ++i)
+      if (running_[i]) running_[i]->run();
+    running_.clear();
+  }
+}
+
+size_t JetStream::consumer_count() const {
+  size_t n = 0;
+  for (const auto& [name, s] : streams_) n += s->consumers().size();
+  return n;
 }
 
 void JetStream::publish_outbox() {
@@ -152,10 +199,12 @@ void JetStream::publish_outbox() {
   while (!outbox_.empty()) {
     auto batch = std::move(outbox_);
     outbox_.clear();
-    for (auto& [subject, payload] : batch) {
+    for (OutMsg& o : batch) {
       Message m;
-      m.subject = subject;
-      m.payload = payload;
+      m.subject = o.subject;
+      m.headers = o.headers;
+      m.has_headers = !o.headers.empty();
+      m.payload = o.payload;
       router_.route(m);
     }
   }
@@ -188,6 +237,7 @@ Status JetStream::delete_stream(std::string_view name) {
   std::string dir = it->second->dir();
   bool file = it->second->file_store() != nullptr;
   std::erase(want_sync_, it->second->id());
+  it->second->stop_consumers();
   streams_.erase(it);
   if (file) {
     std::error_code ec;
@@ -240,6 +290,17 @@ void JetStream::want_tick() {
 void JetStream::on_check(uv_check_t* h) { static_cast<JetStream*>(h->data)->end_of_turn(); }
 
 void JetStream::end_of_turn() {
+  // Deliveries first (they may store dead-letter copies that want a sync); an outbox publish may
+  // be captured by a stream and wake consumers again, hence the (bounded) repeat.
+  for (int round = 0; round < 16; ++round) {
+    run_consumers();
+    sync_wanted();
+    publish_outbox();
+    if (run_queue_.empty() && want_sync_.empty()) break;
+  }
+}
+
+void JetStream::sync_wanted() {
   if (!want_sync_.empty()) {
     auto ids = std::move(want_sync_);
     want_sync_.clear();
@@ -256,7 +317,6 @@ void JetStream::end_of_turn() {
       // else: on_synced re-queues the stream while acks still wait.
     }
   }
-  publish_outbox();
 }
 
 void JetStream::submit(Stream* s, SyncBatch batch) {
@@ -282,6 +342,7 @@ void JetStream::drain_done() {
     for (auto& [name, s] : streams_) {
       if (s->id() == d.stream_id) {
         s->on_synced(d.batch, d.status);
+        maintain(s.get());
         break;
       }
     }
@@ -305,6 +366,31 @@ void JetStream::on_timer(uv_timer_t* h) {
   }
   if (!needed) uv_timer_stop(&js->timer_);
   js->publish_outbox();
+}
+
+// Storage maintenance (maintenance.h): at most one job per stream is out; the next is cut after
+// each sync and when one comes back.
+void JetStream::maintain(Stream* s) {
+  FileStore* fs = s->file_store();
+  if (!maint_ || !fs) return;
+  if (auto job = fs->next_maintenance()) {
+    job->owner = s->id();
+    maint_->submit(std::move(*job));
+  }
+}
+
+void JetStream::on_maintained(MaintenanceJob job) {
+  for (auto& [name, s] : streams_) {
+    if (s->id() != job.owner || !s->file_store()) continue;
+    if (auto next = s->file_store()->finish_maintenance(std::move(job))) {
+      maint_->submit(std::move(*next));
+      return;
+    }
+    want_sync(s.get());  // a replaced file is unlinked, a new tail's name synced, by the next batch
+    maintain(s.get());
+    return;
+  }
+  // The stream was deleted meanwhile: its directory went with it.
 }
 
 }  // namespace tern::server

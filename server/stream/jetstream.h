@@ -26,6 +26,7 @@
 #include "server/core/router.h"
 #include "server/stream/stream.h"
 #include "server/stream/syncer.h"
+#include "server/stream/maintenance.h"
 
 namespace tern::server {
 
@@ -46,6 +47,19 @@ class JetStream {
   // --- For streams and the API handler (loop thread) ---
   // Publishes `payload` to `subject` after the current routing finishes.
   void send(std::string subject, std::string payload);
+  // Same, as an HMSG with this header block and no payload (pull status replies, section 9.3).
+  void send_headers(std::string subject, std::string headers);
+  // A full message (redrive republish): headers (may be empty) and payload.
+  void send_msg(std::string subject, std::string headers, std::string payload);
+  // The consumer has work for waiting pull requests: run it at the end of this loop turn.
+  void want_run(Consumer* c);
+  void cancel_run(Consumer* c);
+  // What the end of a loop turn does (consumer runs, syncs, outbox), for timer callbacks, which
+  // run before the loop may block in poll.
+  void flush_turn() { end_of_turn(); }
+  uv_loop_t* loop() { return loop_; }
+  StateWriter& state_writer() { return *state_writer_; }
+  size_t consumer_count() const;
   Router& router() { return router_; }
   bool sync_always() const { return sync_interval_ms_ == 0; }
   const std::string& root() const { return root_; }
@@ -91,6 +105,8 @@ class JetStream {
   static void on_timer(uv_timer_t* h);
   void end_of_turn();
   void drain_done();
+  void maintain(Stream* s);                // storage: cut s's next maintenance job, if any
+  void on_maintained(MaintenanceJob job);  // storage: a job came back from maint_
   void submit(Stream* s, SyncBatch batch);
   void publish_outbox();
   void recover();
@@ -108,10 +124,21 @@ class JetStream {
   bool handles_open_ = false;
   bool stopped_ = false;
   std::unique_ptr<Syncer> syncer_;
+  std::unique_ptr<MaintenanceWorker> maint_;  // FileStore compression/compaction/spare tails
   std::unique_ptr<ApiHandler> api_;
   std::map<std::string, std::unique_ptr<Stream>, std::less<>> streams_;
   std::vector<uint64_t> want_sync_;  // stream ids
-  std::vector<std::pair<std::string, std::string>> outbox_;
+  struct OutMsg {
+    std::string subject;
+    std::string headers;  // empty: a plain MSG
+    std::string payload;
+  };
+  void run_consumers();
+  void sync_wanted();
+  std::vector<Consumer*> running_;
+  std::vector<OutMsg> outbox_;
+  std::vector<Consumer*> run_queue_;
+  std::unique_ptr<StateWriter> state_writer_;
   uint64_t next_stream_id_ = 1;
 
   std::mutex mu_;

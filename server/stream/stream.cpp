@@ -9,8 +9,11 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "proto/headers.h"
+#include "server/stream/fault_injection.h"
 #include "server/stream/jetstream.h"
 #include "server/stream/mem_store.h"
 
@@ -40,6 +43,8 @@ std::string lower(std::string_view s) {
 }
 
 std::string dump(const ojson& j) { return j.dump(-1, ' ', false, ojson::error_handler_t::replace); }
+
+}  // namespace
 
 Status write_file_durably(const std::string& path, const std::string& data) {
   std::string tmp = path + ".tmp";
@@ -73,7 +78,6 @@ Status write_file_durably(const std::string& path, const std::string& data) {
   return Status::ok();
 }
 
-}  // namespace
 
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -115,6 +119,7 @@ Result<std::unique_ptr<Stream>> Stream::open(JetStream& js, const StreamConfig& 
     fc.dir = s->dir_ + "/msgs";
     fc.limits = store_limits(cfg);
     fc.compression = cfg.compression;
+    fc.fs = stream_file_system();  // posix_file_system(), unless a test build injects disk faults
     auto fs = FileStore::open(fc, report);
     if (!fs) return fs.status();
     s->file_store_ = fs->get();
@@ -126,6 +131,7 @@ Result<std::unique_ptr<Stream>> Stream::open(JetStream& js, const StreamConfig& 
   (void)s->store_->expire(now);
   s->rebuild_dedup(now);
   if (auto st = s->subscribe(); !st) return st;
+  if (s->file_store_) s->recover_consumers();
   return s;
 }
 
@@ -187,7 +193,7 @@ ojson Stream::info(const std::string* subjects_filter) const {
     if (!subjects.empty()) state["subjects"] = subjects;
   }
   if (st.num_deleted) state["num_deleted"] = st.num_deleted;
-  state["consumer_count"] = 0;
+  state["consumer_count"] = consumers_.size();
   ojson j;
   j["config"] = stream_config_json(cfg_);
   j["created"] = format_time_ns(created_ns_);
@@ -272,14 +278,32 @@ void Stream::process(const Message& m) {
   // Server-wide max_memory_store / max_file_store: refused once usage is over the limit.
   if (js_.over_limit(cfg_.storage)) return reply_error(reply, api_error(ApiErr::kInsufficientResources));
 
-  auto stored = store_->store_msg(m.subject, hdrs, m.payload, now);
-  if (!stored) {
-    StoreErrc code = store_errc(stored.status());
-    if (code == StoreErrc::kStorageFailed)
-      spdlog::error("JetStream failed to store a msg on stream '{}': {}", cfg_.name, stored.status().message());
-    return reply_error(reply, api_error(ApiErr::kStreamStoreFailed, stored.status().message()));
+  if (cfg_.retention == Retention::kInterest && !interest_in(m.subject)) {
+    // nobody would ever consume it: a sequence is used, nothing is stored.
+    auto skipped = store_->skip_msg();
+    if (!skipped) return reply_error(reply, api_error(ApiErr::kStreamStoreFailed, skipped.status().message()));
+    last_msg_id_ = msg_id;
+    if (!msg_id.empty()) {
+      dedup_[msg_id] = {*skipped, now};
+      dedup_order_.emplace_back(now, msg_id);
+      js_.want_tick();
+    }
+    if (!file_store_) {
+      if (!reply.empty() && !cfg_.no_ack) reply_ack(reply, *skipped, false);
+      return;
+    }
+    if (!reply.empty() && !cfg_.no_ack) pending_acks_.push_back({*skipped, std::string(reply), false});
+    js_.want_sync(this);
+    return;
   }
-  uint64_t seq = *stored;
+  auto result = store_->store_msg(m.subject, hdrs, m.payload, now);
+  if (!result) {
+    StoreErrc code = store_errc(result.status());
+    if (code == StoreErrc::kStorageFailed)
+      spdlog::error("JetStream failed to store a msg on stream '{}': {}", cfg_.name, result.status().message());
+    return reply_error(reply, api_error(ApiErr::kStreamStoreFailed, result.status().message()));
+  }
+  uint64_t seq = *result;
   last_msg_id_ = msg_id;
   if (!msg_id.empty()) {
     dedup_[msg_id] = {seq, now};
@@ -288,6 +312,7 @@ void Stream::process(const Message& m) {
   }
   if (rollup_sub) (void)store_->purge_ex(m.subject, 0, 1);
   else if (rollup_all) (void)store_->purge_ex({}, 0, 1);
+  stored(seq, m.subject);
   if (cfg_.max_age_ns > 0) js_.want_tick();
 
   if (!file_store_) {
@@ -342,9 +367,10 @@ void Stream::flush_and_ack() {
   pending_acks_.clear();
 }
 
-bool Stream::needs_tick() const { return cfg_.max_age_ns > 0 || !dedup_order_.empty(); }
+bool Stream::needs_tick() const { return cfg_.max_age_ns > 0 || !dedup_order_.empty() || !consumers_.empty(); }
 
 void Stream::tick(int64_t now) {
+  for (auto& [name, c] : consumers_) c->save_state(false);
   if (cfg_.max_age_ns > 0) {
     auto removed = store_->expire(now);
     if (removed && *removed > 0) mark_dirty();
@@ -377,6 +403,157 @@ void Stream::rebuild_dedup(int64_t now) {
     if (id.empty()) continue;
     dedup_[id] = {it->seq, it->ts};
     dedup_order_.emplace_back(it->ts, id);
+  }
+}
+
+}  // namespace tern::server
+
+namespace tern::server {
+
+// ---- Consumers ----
+
+Consumer* Stream::find_consumer(std::string_view name) {
+  auto it = consumers_.find(name);
+  return it == consumers_.end() ? nullptr : it->second.get();
+}
+
+Result<Consumer*> Stream::add_consumer(const ConsumerConfig& cfg, const std::string& name) {
+  auto c = std::make_unique<Consumer>(*this, js_, cfg, name, now_ns(), nullptr);
+  if (auto st = c->subscribe(); !st) return st;
+  if (c->persistent()) {
+    // A leftover directory (an old consumer of the same name): start clean.
+    js_.state_writer().forget(c->dir());
+    std::error_code ec;
+    std::filesystem::remove_all(c->dir(), ec);
+    if (auto st = c->persist_config(); !st) return st;
+  }
+  Consumer* p = c.get();
+  consumers_.emplace(name, std::move(c));
+  js_.want_tick();
+  return p;
+}
+
+void Stream::delete_consumer(std::string_view name) {
+  auto it = consumers_.find(name);
+  if (it == consumers_.end()) return;
+  std::unique_ptr<Consumer> c = std::move(it->second);
+  consumers_.erase(it);
+  c->stop(true);
+  uint64_t from = c->ack_floor_seq() + 1;
+  c.reset();
+  if (cfg_.retention != Retention::kInterest) return;
+  // what no remaining consumer needs goes now.
+  uint64_t last = store_->state().last_seq;
+  bool removed = false;
+  for (uint64_t seq = from; seq <= last;) {
+    auto m = store_->load_next({}, seq);
+    if (!m) break;
+    bool needed = false;
+    for (auto& [n, o] : consumers_) needed = needed || o->needs(m->seq, m->subject);
+    if (!needed) {
+      auto r = store_->remove(m->seq);
+      removed = (r && *r) || removed;
+    }
+    seq = m->seq + 1;
+  }
+  if (removed) mark_dirty();
+}
+
+void Stream::stop_consumers() {
+  // With their files: the state writer must not recreate a directory the stream delete removes.
+  for (auto& [name, c] : consumers_) c->stop(true);
+  consumers_.clear();
+}
+
+void Stream::shutdown_consumers() {
+  for (auto& [name, c] : consumers_) c->shutdown();
+}
+
+bool Stream::interest_in(std::string_view subject) const {
+  for (const auto& [name, c] : consumers_)
+    if (c->filter_matches(subject)) return true;
+  return false;
+}
+
+void Stream::stored(uint64_t seq, std::string_view subject) {
+  for (auto& [name, c] : consumers_) c->on_stored(seq, subject);
+}
+
+void Stream::message_acked(uint64_t seq) {
+  if (cfg_.retention == Retention::kLimits) return;
+  if (cfg_.retention == Retention::kInterest) {
+    bool filtered = false;
+    for (auto& [name, c] : consumers_) filtered = filtered || c->has_filter();
+    std::string subject;
+    if (filtered) {
+      auto m = store_->load(seq);
+      if (!m) return;
+      subject = std::move(m->subject);
+    }
+    for (auto& [name, c] : consumers_)
+      if (filtered ? c->needs(seq, subject) : c->needs(seq, std::string_view())) return;
+  }
+  auto removed = store_->remove(seq);
+  if (removed && *removed) mark_dirty();
+}
+
+void Stream::notify_purged() {
+  uint64_t first = store_->state().first_seq;
+  for (auto& [name, c] : consumers_) c->on_purged(first);
+}
+
+void Stream::notify_removed(uint64_t seq) {
+  for (auto& [name, c] : consumers_) c->on_removed(seq);
+}
+
+Result<uint64_t> Stream::store_direct(std::string_view subject, std::string_view headers, std::string_view payload) {
+  auto stored_seq = store_->store_msg(subject, headers, payload, now_ns());
+  if (!stored_seq) return stored_seq.status();
+  if (cfg_.max_age_ns > 0) js_.want_tick();
+  stored(*stored_seq, subject);
+  mark_dirty();
+  return *stored_seq;
+}
+
+void Stream::recover_consumers() {
+  std::error_code ec;
+  std::vector<std::filesystem::path> dirs;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ + "/obs", ec))
+    if (e.is_directory()) dirs.push_back(e.path());
+  std::sort(dirs.begin(), dirs.end());
+  for (const auto& dir : dirs) {
+    std::ifstream in((dir / "config.json").string());
+    if (!in) {
+      spdlog::warn("JetStream: consumer directory {} has no config.json; skipped", dir.string());
+      continue;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto meta = nlohmann::json::parse(ss.str(), nullptr, false);
+    ConsumerConfig cfg;
+    if (meta.is_discarded() || !meta.is_object() || !meta.contains("config") ||
+        decode_consumer_config(meta["config"], &cfg) || check_consumer_config(cfg_, &cfg, true)) {
+      spdlog::error("JetStream: cannot read consumer config in {}; consumer skipped", dir.string());
+      continue;
+    }
+    std::string name = meta.value("name", dir.filename().string());
+    int64_t created = meta.value("created", int64_t{0});
+    auto state = load_consumer_state(*posix_file_system(), dir.string());
+    const ConsumerState* restored = nullptr;
+    if (!state) {
+      spdlog::warn("JetStream: consumer '{} > {}' state is damaged ({}); starting over from its deliver policy",
+                   cfg_.name, name, state.status().message());
+    } else if (state->has_value()) {
+      restored = &**state;
+    }
+    auto c = std::make_unique<Consumer>(*this, js_, cfg, name, created, restored);
+    if (auto st = c->subscribe(); !st) {
+      spdlog::error("JetStream: consumer '{} > {}': {}", cfg_.name, name, st.message());
+      continue;
+    }
+    spdlog::info("  Restored consumer '{} > {}' ({} pending acks)", cfg_.name, name,
+                 restored ? restored->pending.size() : 0);
+    consumers_.emplace(name, std::move(c));
   }
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@
 
 #include "server/core/client.h"
 #include "server/stream/api_errors.h"
+#include "server/stream/consumer.h"
 #include "server/stream/file_store.h"
 #include "server/stream/stream_config.h"
 
@@ -57,6 +59,28 @@ class Stream final : public Client {
   // {"config":…,"created":…,"state":…}; subjects_filter adds state.subjects.
   nlohmann::ordered_json info(const std::string* subjects_filter = nullptr) const;
 
+  // --- Consumers (owned here; they die with the stream) ---
+  std::map<std::string, std::unique_ptr<Consumer>, std::less<>>& consumers() { return consumers_; }
+  Consumer* find_consumer(std::string_view name);
+  // Creates a validated consumer (the API checked the rules that involve other consumers).
+  Result<Consumer*> add_consumer(const ConsumerConfig& cfg, const std::string& name);
+  // Deletes it: waiting pulls get 409 Consumer Deleted, files go, interest retention drops what
+  // no remaining consumer needs.
+  void delete_consumer(std::string_view name);
+  // Stream delete: every consumer stopped (409 to waiting pulls) and dropped.
+  void stop_consumers();
+  // Server shutdown: final state snapshots, timers closed.
+  void shutdown_consumers();
+  // A consumer is done with `seq` (acked, terminated, dead-lettered; ack none: delivered):
+  // workqueue removes it, interest removes it when no consumer needs it any more.
+  void message_acked(uint64_t seq);
+  // After a purge / message delete through the API.
+  void notify_purged();
+  void notify_removed(uint64_t seq);
+  // Stores a message straight into this stream's store (the dead-letter copy): not routed, the
+  // stream's limits apply, durable through the same group commit as a publish. Kicks consumers.
+  Result<uint64_t> store_direct(std::string_view subject, std::string_view headers, std::string_view payload);
+
   // --- Loop callbacks driven by JetStream ---
   // The Syncer ran `batch` with `status`: advance durability and release acks.
   void on_synced(const SyncBatch& batch, const Status& status);
@@ -79,6 +103,9 @@ class Stream final : public Client {
   void reply_error(std::string_view reply, const ApiError& e);
   void reply_ack(std::string_view reply, uint64_t seq, bool duplicate);
   void rebuild_dedup(int64_t now_ns);
+  void recover_consumers();
+  void stored(uint64_t seq, std::string_view subject);
+  bool interest_in(std::string_view subject) const;
   void forget_expired_ids(int64_t now_ns);
 
   struct PendingAck {
@@ -103,7 +130,11 @@ class Stream final : public Client {
   std::unordered_map<std::string, DedupEntry> dedup_;
   std::deque<std::pair<int64_t, std::string>> dedup_order_;  // (ts, id), oldest first
   std::string last_msg_id_;
+  std::map<std::string, std::unique_ptr<Consumer>, std::less<>> consumers_;
 };
+
+// Writes `data` to `path` through a temp file: write, fsync, rename, fsync the directory.
+Status write_file_durably(const std::string& path, const std::string& data);
 
 // RFC 3339 with nanoseconds in UTC, trailing zeros trimmed as Go's RFC3339Nano does;
 // 0 is Go's zero time "0001-01-01T00:00:00Z".

@@ -6,49 +6,16 @@
 #include <set>
 
 #include "proto/subject.h"
+#include "server/stream/json_fields.h"
 
 namespace tern::server {
 namespace {
 
 using json = nlohmann::json;
 
-// Each getter mirrors what Go's json.Unmarshal accepts for the Go field type in nats' StreamConfig:
-// absent or null keeps the default; anything else of the wrong type fails the whole decode.
-bool get_string(const json& j, const char* key, std::string* out) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return true;
-  if (!it->is_string()) return false;
-  *out = it->get<std::string>();
-  return true;
-}
-
-bool get_bool(const json& j, const char* key, bool* out) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return true;
-  if (!it->is_boolean()) return false;
-  *out = it->get<bool>();
-  return true;
-}
-
-// An integer that fits [lo, hi]. Floats (1.5, 1e3) and numbers too big for int64 are refused,
-// as Go refuses them for integer fields.
-bool get_int(const json& j, const char* key, int64_t lo, int64_t hi, int64_t* out) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return true;
-  int64_t v = 0;
-  if (it->is_number_unsigned()) {
-    uint64_t u = it->get<uint64_t>();
-    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
-    v = static_cast<int64_t>(u);
-  } else if (it->is_number_integer()) {
-    v = it->get<int64_t>();
-  } else {
-    return false;
-  }
-  if (v < lo || v > hi) return false;
-  *out = v;
-  return true;
-}
+using json_fields::get_bool;
+using json_fields::get_int;
+using json_fields::get_string;
 
 constexpr int64_t kI64Min = std::numeric_limits<int64_t>::min();
 constexpr int64_t kI64Max = std::numeric_limits<int64_t>::max();
