@@ -364,6 +364,13 @@ Status FileStore::flush_block(Block* b) {
   if (b->pending.empty()) return Status::ok();
   if (Status st = b->file->write_at(b->written, b->pending); !st) {
     (void)b->file->truncate(b->written);  // best effort: recovery cuts a torn tail anyway
+    // The buffered messages never reached the file: a restart will not find them, so neither
+    // may a reader now (the store takes no writes from here on).
+    std::vector<uint64_t> lost;
+    for (const RecLoc& r : b->msgs) {
+      if (r.offset >= b->written) lost.push_back(r.seq);
+    }
+    if (!lost.empty()) forget_unwritten(lost, lost.front() - 1);
     return fail(st);
   }
   b->written = b->size;

@@ -29,6 +29,18 @@ void IndexedStore::restore_last(uint64_t last_seq, int64_t last_ts) {
   last_ts_ = last_ts;
 }
 
+void IndexedStore::forget_unwritten(const std::vector<uint64_t>& seqs, uint64_t last_seq) {
+  std::vector<uint64_t> dropped;
+  for (uint64_t seq : seqs) {
+    if (is_live(seq)) drop(seq, &dropped);
+  }
+  if (last_seq < last_seq_) {
+    last_seq_ = last_seq;
+    auto it = msgs_.find(last_seq);
+    last_ts_ = it == msgs_.end() ? 0 : it->second.ts;
+  }
+}
+
 void IndexedStore::drop(uint64_t seq, std::vector<uint64_t>* removed) {
   auto it = msgs_.find(seq);
   assert(it != msgs_.end());

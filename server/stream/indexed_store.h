@@ -62,6 +62,11 @@ class IndexedStore : public Store {
   void restore_msg(uint64_t seq, int64_t ts, std::string_view subject, uint64_t size);
   void restore_last(uint64_t last_seq, int64_t last_ts);
   bool is_live(uint64_t seq) const { return msgs_.count(seq) != 0; }
+  // Forgets `seqs` (those still live) without persisting anything and moves last_seq back to
+  // `last_seq`: for records a failed write never put on the medium, so that the index shows
+  // what a restart will find rather than messages that will vanish (and whose sequences the
+  // restart would hand out again).
+  void forget_unwritten(const std::vector<uint64_t>& seqs, uint64_t last_seq);
   uint64_t last_seq() const { return last_seq_; }
   int64_t last_ts() const { return last_ts_; }
   // Lowest live seq, or last_seq + 1 when empty.

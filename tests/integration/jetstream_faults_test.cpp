@@ -204,12 +204,12 @@ TEST_CASE("jetstream faults: a full disk fails the publish with 10077, fails clo
   // Fail closed: later publishes are refused too, never silently taken.
   for (int i = 0; i < 3; ++i) CHECK(is_store_failure(js.request("disk.x", "late"), "DISK", "No space left on device"));
 
-  // STREAM.INFO answers during the fault; every acknowledged message is readable. (It also
-  // counts the refused one: see the [!mayfail] case below.)
+  // STREAM.INFO answers during the fault; every acknowledged message is readable, and only
+  // those: the refused ones never reached the file, so they are not counted either.
   json info = js.info("DISK");
   REQUIRE(info.contains("state"));
   json st = info["state"];
-  CHECK(st["messages"].get<int>() >= acked);
+  CHECK(st["messages"].get<int>() == acked);
   for (int i = 1; i <= acked; ++i) CHECK(js.get("DISK", static_cast<uint64_t>(i)) == body(i));
   check_rest_of_server_works(js);
 
@@ -309,14 +309,10 @@ TEST_CASE("jetstream faults: a fault cleared at runtime leaves the stream failed
   CHECK(js.request("disk.x", "after") == ack("DISK", 3));
 }
 
-// KNOWN GAP, tagged [!mayfail] so it reports without failing the run. A publish whose record
-// could not be written (ENOSPC) gets 10077, yet until a restart the record stays in the stream's
-// in-memory index: STREAM.INFO counts it, last_seq includes it and STREAM.MSG.GET returns it.
-// The restart drops it (it never reached the file) and hands its sequence to the next publish,
-// so a reader can see two different messages under one sequence. What a user should see is
-// what the restart shows, at once.
+// A publish whose record could not be written (ENOSPC) gets 10077 and is not visible as stored:
+// the index shows what a restart will find, so no sequence ever names two different messages.
 TEST_CASE("jetstream faults: a publish refused for ENOSPC is never visible as stored",
-          "[jetstream][faults][!mayfail]") {
+          "[jetstream][faults]") {
   if (!fault_hook_available()) return;
   Js js("enospc_after_bytes=0,path=/streams/DISK/,arm_file={dir}/arm");
   create_streams(js);
