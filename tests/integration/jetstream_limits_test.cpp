@@ -191,15 +191,15 @@ TEST_CASE("jetstream limits: publishes are refused with 10023 once file usage is
   CHECK(a["limits"]["max_memory"] == -1);
 
   // Memory streams have their own budget, untouched by the file streams.
-  // (nats counts a memory message as subject + headers + payload + 16 bytes; Tern's MemStore
-  // counts it like a file record, +30, so only the number of accepted messages is compared.)
+  // (A memory message counts subject + headers + payload + 16 bytes, as nats' memStoreMsgSize.)
   REQUIRE(created(js.create(s("M", "m", 0, "memory"))));
-  const std::string big(500, 'y');  // 517 (nats) or 531 (Tern) bytes each: the 2nd crosses 1000
+  const std::string big(500, 'y');  // 517 bytes each: the 2nd crosses 1000
   CHECK(js.request("m", big) == json({{"stream", "M"}, {"seq", 1}}));
   CHECK(js.request("m", big) == json({{"stream", "M"}, {"seq", 2}}));
   CHECK(js.request("m", big) == json({{"error", kInsufficient}, {"stream", "M"}, {"seq", 0}}));
   json mst = js.info("M")["state"];
   CHECK(mst["messages"] == 2);
+  CHECK(mst["bytes"] == 2 * 517);
   a = js.account();
   CHECK(a["memory"] == mst["bytes"]);
   CHECK(a["memory"].get<int64_t>() > 1000);
