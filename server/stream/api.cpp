@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 #include <random>
 #include <vector>
@@ -582,9 +583,9 @@ void dlq_redrive(JetStream& js, Request& r, std::string_view stream, std::string
   uint64_t redriven = 0;
   auto redrive = [&](const StoredMsg& m) {
     std::string_view to = proto::find_header(m.headers, "Tern-DLQ-Subject");
-    js.send_msg(std::string(to), redrive_headers(m.headers), m.payload);
-    (void)store.remove(m.seq);
-    s->notify_removed(m.seq);
+    // Removed from the DLQ when the source stream's pub ack arrives (ApiHandler::on_redrive_ack).
+    js.send_msg(std::string(to), redrive_headers(m.headers), m.payload,
+                std::string(kRedriveAckPrefix) + std::string(stream) + "." + std::to_string(m.seq));
     ++redriven;
   };
   if (seq > 0) {
@@ -603,7 +604,6 @@ void dlq_redrive(JetStream& js, Request& r, std::string_view stream, std::string
       redrive(*m);
     }
   }
-  if (redriven) s->mark_dirty();
   r.out()["redriven"] = redriven;
   r.ok();
 }
@@ -611,9 +611,11 @@ void dlq_redrive(JetStream& js, Request& r, std::string_view stream, std::string
 }  // namespace
 
 ApiHandler::~ApiHandler() {
-  if (sub_) {
-    js_.router().sublist().remove(sub_.get());
-    sub_->closed = true;
+  for (auto* s : {&sub_, &redrive_ack_sub_}) {
+    if (*s) {
+      js_.router().sublist().remove(s->get());
+      (*s)->closed = true;
+    }
   }
 }
 
@@ -623,10 +625,39 @@ Status ApiHandler::subscribe() {
   sub_->subject = "$JS.API.>";
   sub_->sid = "api";
   if (!js_.router().sublist().insert(sub_.get())) return Status::error("cannot subscribe to $JS.API.>");
+  redrive_ack_sub_ = std::make_unique<Subscription>();
+  redrive_ack_sub_->client = this;
+  redrive_ack_sub_->subject = std::string(kRedriveAckPrefix) + "*.*";
+  redrive_ack_sub_->sid = "dlq-ack";
+  if (!js_.router().sublist().insert(redrive_ack_sub_.get())) return Status::error("cannot subscribe to redrive acks");
   return Status::ok();
 }
 
-bool ApiHandler::deliver(Subscription&, const Message& m) {
+void ApiHandler::on_redrive_ack(std::string_view subject, std::string_view payload) {
+  subject.remove_prefix(kRedriveAckPrefix.size());
+  size_t dot = subject.rfind('.');
+  if (dot == std::string_view::npos) return;
+  std::string_view name = subject.substr(0, dot);
+  uint64_t seq = 0;
+  std::string_view digits = subject.substr(dot + 1);
+  if (std::from_chars(digits.data(), digits.data() + digits.size(), seq).ec != std::errc{}) return;
+  auto ack = nlohmann::json::parse(payload, nullptr, false);
+  // Only a positive pub ack means the copy is stored (and durable) in its source stream; an
+  // error (or a subject no stream captures, which gets no ack at all) keeps the DLQ copy.
+  if (!ack.is_object() || ack.contains("error") || !ack.contains("seq")) return;
+  Stream* s = js_.find(name);
+  if (!s) return;
+  if (auto removed = s->store().remove(seq); removed && *removed) {
+    s->notify_removed(seq);
+    s->mark_dirty();
+  }
+}
+
+bool ApiHandler::deliver(Subscription& sub, const Message& m) {
+  if (&sub == redrive_ack_sub_.get()) {
+    on_redrive_ack(m.subject, m.payload);
+    return true;
+  }
   handle(m.subject, m.reply, m.payload);
   return true;  // served or deliberately dropped: either way no 503 for the requester
 }

@@ -35,8 +35,15 @@ class ApiHandler final : public Client {
  private:
   // $JS.API.CONSUMER.* (create forms, info, delete, names, list) and MSG.NEXT.
   void handle_consumer(const std::vector<std::string_view>& t, std::string_view reply, std::string_view payload);
+  // A source stream acknowledged a redriven copy (reply subject kRedriveAckPrefix<dlq>.<seq>):
+  // only now is the dead-letter copy removed, so a crash never loses it (at-least-once).
+  void on_redrive_ack(std::string_view subject, std::string_view payload);
   JetStream& js_;
   std::unique_ptr<Subscription> sub_;
+  std::unique_ptr<Subscription> redrive_ack_sub_;
 };
+
+// Where a redriven message's pub ack comes back: $TERN.DLQ.ACK.<dlq stream>.<dlq seq>.
+inline constexpr std::string_view kRedriveAckPrefix = "$TERN.DLQ.ACK.";
 
 }  // namespace tern::server

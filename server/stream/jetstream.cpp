@@ -158,8 +158,8 @@ void JetStream::send_headers(std::string subject, std::string headers) {
   outbox_.push_back(OutMsg{std::move(subject), std::move(headers), std::string()});
 }
 
-void JetStream::send_msg(std::string subject, std::string headers, std::string payload) {
-  outbox_.push_back(OutMsg{std::move(subject), std::move(headers), std::move(payload)});
+void JetStream::send_msg(std::string subject, std::string headers, std::string payload, std::string reply) {
+  outbox_.push_back(OutMsg{std::move(subject), std::move(headers), std::move(payload), std::move(reply)});
 }
 
 void JetStream::want_run(Consumer* c) {
@@ -205,6 +205,7 @@ void JetStream::publish_outbox() {
       m.headers = o.headers;
       m.has_headers = !o.headers.empty();
       m.payload = o.payload;
+      m.reply = o.reply;
       router_.route(m);
     }
   }

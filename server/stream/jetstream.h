@@ -49,8 +49,8 @@ class JetStream {
   void send(std::string subject, std::string payload);
   // Same, as an HMSG with this header block and no payload (pull status replies, section 9.3).
   void send_headers(std::string subject, std::string headers);
-  // A full message (redrive republish): headers (may be empty) and payload.
-  void send_msg(std::string subject, std::string headers, std::string payload);
+  // A full message (redrive republish): headers (may be empty), payload, optional reply subject.
+  void send_msg(std::string subject, std::string headers, std::string payload, std::string reply = {});
   // The consumer has work for waiting pull requests: run it at the end of this loop turn.
   void want_run(Consumer* c);
   void cancel_run(Consumer* c);
@@ -132,6 +132,7 @@ class JetStream {
     std::string subject;
     std::string headers;  // empty: a plain MSG
     std::string payload;
+    std::string reply;
   };
   void run_consumers();
   void sync_wanted();

@@ -379,7 +379,8 @@ TEST_CASE("dlq: redrive republishes to the original subject and empties the dead
   r = s.request("$JS.API.TERN.DLQ.REDRIVE.DLQ", R"({"seq":2})");
   INFO(r.dump());
   CHECK(r == json({{"type", "io.tern.dlq.v1.redrive_response"}, {"redriven", 1}}));
-  CHECK(stream_msgs(s, "DLQ") == 3);
+  // The DLQ copy goes once the source stream has acknowledged (stored and synced) the new one.
+  CHECK(eventually([&] { return stream_msgs(s, "DLQ") == 3; }));
   CHECK(s.stream_info("ORDERS")["state"]["last_seq"] == 5);
   json m5 = s.request("$JS.API.STREAM.MSG.GET.ORDERS", R"({"seq":5})");
   CHECK(m5["message"]["subject"] == "orders.b");
@@ -389,7 +390,8 @@ TEST_CASE("dlq: redrive republishes to the original subject and empties the dead
   // By subject filter, at most one.
   r = s.request("$JS.API.TERN.DLQ.REDRIVE.DLQ", R"({"filter":"orders.a","max":1})");
   CHECK(r["redriven"] == 1);
-  CHECK(stream_msgs(s, "DLQ") == 2);
+  // The DLQ copy goes once the source stream has acknowledged (stored and synced) the new one.
+  CHECK(eventually([&] { return stream_msgs(s, "DLQ") == 2; }));
   json m6 = s.request("$JS.API.STREAM.MSG.GET.ORDERS", R"({"seq":6})");
   CHECK(m6["message"]["subject"] == "orders.a");
   CHECK(b64decode(m6["message"]["data"]) == "a1");
@@ -400,7 +402,8 @@ TEST_CASE("dlq: redrive republishes to the original subject and empties the dead
   // Everything else.
   r = s.request("$JS.API.TERN.DLQ.REDRIVE.DLQ", "{}");
   CHECK(r["redriven"] == 2);
-  CHECK(stream_msgs(s, "DLQ") == 0);
+  // The DLQ copy goes once the source stream has acknowledged (stored and synced) the new one.
+  CHECK(eventually([&] { return stream_msgs(s, "DLQ") == 0; }));
   CHECK(s.stream_info("ORDERS")["state"]["last_seq"] == 8);
 
   // The consumer delivers the redriven messages like any new ones.
@@ -427,4 +430,18 @@ TEST_CASE("dlq: consumer state with a dead-letter stream survives kill -9 (Tern)
   CHECK(i["config"]["dead_letter"] == json({{"stream", "DLQ"}}));
   CHECK(i["num_ack_pending"] == 0);
   CHECK(pos(i["ack_floor"]) == seqs(1, 1));
+}
+
+TEST_CASE("dlq: a redriven copy no stream acknowledges stays in the dead-letter stream (Tern)",
+          "[consumer][durability][dlq]") {
+  if (!is_tern()) return;  // Tern extension
+  JsServer s;
+  s.create_stream({{"name", "DLQ"}, {"subjects", {"dlq.manual"}}});
+  // A dead letter whose original subject no stream captures any more.
+  s.pub("dlq.manual", "lost?", hdrs({{"Tern-DLQ-Subject", "nowhere.x"}}));
+  json r = s.request("$JS.API.TERN.DLQ.REDRIVE.DLQ", "{}");
+  CHECK(r["redriven"] == 1);
+  // Republished, but nothing stored it durably: the copy is kept (at-least-once), not dropped.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(stream_msgs(s, "DLQ") == 1);
 }
