@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "proto/subject.h"
+#include "proto/wire_errors.h"
 #include "server/stream/json_fields.h"
 
 namespace tern::server {
@@ -162,6 +163,8 @@ std::optional<int64_t> parse_rfc3339_ns(std::string_view s, int32_t* offset_out)
   return static_cast<int64_t>(ns);
 }
 
+}  // namespace
+
 // Go's time.RFC3339Nano: the wall time at `offset_s` from UTC, trailing zeros of the fraction
 // dropped, "Z" for offset 0.
 std::string format_rfc3339_ns(int64_t ns, int32_t offset_s) {
@@ -190,29 +193,9 @@ std::string format_rfc3339_ns(int64_t ns, int32_t offset_s) {
   return out + z;
 }
 
-// Go's %q for the strconv error texts: printable ASCII as is, the rest escaped.
-std::string go_quote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\x%02x", c);
-      out += b;
-    }
-  }
-  return out + "\"";
-}
+namespace {
+
+using proto::go_quote;  // Go's %q, for the strconv error texts
 
 // strconv.Atoi: the value, or the text of Go's error.
 bool go_atoi(std::string_view s, int64_t* out, std::string* err) {

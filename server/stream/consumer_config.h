@@ -90,6 +90,10 @@ std::optional<ApiError> check_consumer_update(const ConsumerConfig& old, const C
 // The config as the API returns it (and as Tern persists it): defaults shown as NATS shows them.
 nlohmann::ordered_json consumer_config_json(const ConsumerConfig& cfg);
 
+// Go's time.RFC3339Nano of `ns` (since the epoch) at `offset_s` from UTC: trailing zeros of the
+// fraction dropped, "Z" for offset 0. Stream and consumer timestamps use it with offset 0.
+std::string format_rfc3339_ns(int64_t ns, int32_t offset_s);
+
 // Go's time.Duration String() ("5s", "1.5s", "100ms", "1m30s"): 409 Exceeded MaxRequestExpires.
 std::string go_duration_string(int64_t ns);
 // Parses a Go duration ("1.5s", "300ms", "2m"); nullopt when it is not one (-NAK <duration>).

@@ -151,11 +151,11 @@ void JetStream::shutdown() {
 }
 
 void JetStream::send(std::string subject, std::string payload) {
-  outbox_.push_back(OutMsg{std::move(subject), std::string(), std::move(payload)});
+  outbox_.push_back(OutMsg{std::move(subject), std::string(), std::move(payload), std::string()});
 }
 
 void JetStream::send_headers(std::string subject, std::string headers) {
-  outbox_.push_back(OutMsg{std::move(subject), std::move(headers), std::string()});
+  outbox_.push_back(OutMsg{std::move(subject), std::move(headers), std::string(), std::string()});
 }
 
 void JetStream::send_msg(std::string subject, std::string headers, std::string payload, std::string reply) {

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "proto/headers.h"
+#include "server/stream/consumer_config.h"
 #include "server/stream/fault_injection.h"
 #include "server/stream/jetstream.h"
 #include "server/stream/mem_store.h"
@@ -85,24 +86,8 @@ int64_t now_ns() {
 }
 
 std::string format_time_ns(int64_t ns) {
-  if (ns <= 0) return "0001-01-01T00:00:00Z";
-  time_t secs = static_cast<time_t>(ns / 1'000'000'000);
-  int64_t frac = ns % 1'000'000'000;
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec);
-  std::string out = buf;
-  if (frac) {
-    char f[16];
-    std::snprintf(f, sizeof f, ".%09lld", static_cast<long long>(frac));
-    std::string fs = f;
-    while (fs.back() == '0') fs.pop_back();
-    out += fs;
-  }
-  out += 'Z';
-  return out;
+  if (ns <= 0) return "0001-01-01T00:00:00Z";  // Go's zero time
+  return format_rfc3339_ns(ns, 0);
 }
 
 Stream::Stream(JetStream& js, const StreamConfig& cfg, int64_t created_ns, std::string dir)
