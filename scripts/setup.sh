@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libuv1-dev libmsgpack-cxx-dev liblz4-dev libzstd-dev
   catch2 libcxxopts-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libssl-dev libcrypt-dev
+  libssl-dev libcrypt-dev libcpp-httplib-dev
   nats-server libnats-dev
 )
 # Node.js 18+ and npm for the nats.js compat tests (tests/compat/js; the build runs `npm ci`).

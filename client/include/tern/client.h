@@ -9,10 +9,11 @@
 //
 // Headers: <tern/status.h> (Status, Result), <tern/errors.h> (error codes),
 // <tern/msg.h> (Msg, Headers), <tern/options.h> (Options), <tern/connection.h>
-// (Connection, Subscription). Threading and lifetime rules are in connection.h.
+// (Connection, Subscription), <tern/jetstream.h> (JetStream: streams, consumers, acked publish, pull). Threading and lifetime rules are in connection.h.
 
 #include "tern/connection.h"
 #include "tern/errors.h"
+#include "tern/jetstream.h"
 #include "tern/msg.h"
 #include "tern/options.h"
 #include "tern/status.h"

@@ -34,6 +34,7 @@ enum class ErrorCode {
   PermissionViolation,  // (async error) the server refused a publish or subscribe
   ServerError,          // (async error, or why the connection closed) any other -ERR
   ProtocolError,        // the server sent something libtern could not parse
+  JetStreamApi,         // a JetStream API error answer: see api_error() in <tern/jetstream.h>
   Unknown,              // a Status that did not come from libtern
 };
 
