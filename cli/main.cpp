@@ -32,9 +32,32 @@ constexpr CommandEntry kCommands[] = {
     {"req", "request", "SUBJECT [BODY]", "Sends a request and prints the reply", run_request},
     {"reply", "", "SUBJECT [BODY]", "Answers every request on a subject", run_reply},
     {"server ping", "", "", "Measures round trips to the server", run_server_ping},
-    {"server info", "", "", "Shows what the server says about itself", run_server_info},
-    {"bench", "", "SUBJECT", "Measures publish/subscribe or request/reply throughput", run_bench},
+    {"server info", "", "", "Shows the server's state from its monitoring port", run_server_info},
+    {"server report", "", "connections|jetstream", "Reports connections or JetStream usage from the monitoring port", run_server_report},
+    {"stream add", "", "[STREAM]", "Creates a stream", run_stream_add},
+    {"stream edit", "", "STREAM", "Changes a stream's configuration", run_stream_edit},
+    {"stream info", "", "STREAM", "Shows a stream's configuration and state", run_stream_info},
+    {"stream ls", "", "", "Lists the streams", run_stream_ls},
+    {"stream rm", "", "STREAM", "Deletes a stream and its messages", run_stream_rm},
+    {"stream purge", "", "STREAM", "Removes messages from a stream", run_stream_purge},
+    {"stream get", "", "STREAM [SEQ]", "Shows one stored message", run_stream_get},
+    {"stream view", "", "STREAM", "Shows the stored messages, oldest first", run_stream_view},
+    {"consumer add", "", "STREAM [CONSUMER]", "Creates a pull consumer", run_consumer_add},
+    {"consumer info", "", "STREAM CONSUMER", "Shows a consumer's configuration and state", run_consumer_info},
+    {"consumer ls", "", "STREAM", "Lists a stream's consumers", run_consumer_ls},
+    {"consumer rm", "", "STREAM CONSUMER", "Deletes a consumer", run_consumer_rm},
+    {"consumer next", "", "STREAM CONSUMER", "Pulls the next messages from a consumer", run_consumer_next},
+    {"dlq ls", "", "DLQ_STREAM", "Lists the messages of a dead-letter stream", run_dlq_ls},
+    {"dlq redrive", "", "DLQ_STREAM", "Republishes dead-lettered messages to their subjects", run_dlq_redrive},
+    {"bench", "", "SUBJECT | js pub|fetch", "Measures core or JetStream throughput", run_bench},
 };
+
+// Commands with sub-commands ("tern stream add"); nats CLI's aliases in the second column.
+struct GroupEntry {
+  std::string_view name;
+  std::string_view alias;
+};
+constexpr GroupEntry kGroups[] = {{"server", ""}, {"stream", "str"}, {"consumer", "con"}, {"dlq", ""}};
 
 // Global options that take a value as the next argument (see CommandParser).
 bool global_takes_value(std::string_view arg) {
@@ -65,11 +88,36 @@ void print_top_help() {
                "Run 'tern COMMAND --help' for a command's options.\n";
 }
 
-void print_server_help() {
-  std::cout << "Usage:\n  tern server COMMAND [OPTIONS]\n\nCommands:\n"
-               "  ping    Measures round trips to the server\n"
-               "  info    Shows what the server says about itself\n"
-               "\nRun 'tern server COMMAND --help' for a command's options.\n";
+void print_group_help(std::string_view group) {
+  std::cout << "Usage:\n  tern " << group << " COMMAND [OPTIONS] [ARGS]\n\nCommands:\n";
+  for (const CommandEntry& c : kCommands) {
+    if (!c.name.starts_with(std::string(group) + " ")) continue;
+    std::string head = std::string(c.name.substr(group.size() + 1)) + (c.usage.empty() ? "" : " ") + std::string(c.usage);
+    head.resize(std::max<size_t>(head.size() + 2, 28), ' ');
+    std::cout << "  " << head << c.summary << "\n";
+  }
+  std::cout << "\nRun 'tern " << group << " COMMAND --help' for a command's options.\n";
+}
+
+const GroupEntry* find_group(std::string_view name) {
+  for (const GroupEntry& g : kGroups) {
+    if (g.name == name || (!g.alias.empty() && g.alias == name)) return &g;
+  }
+  return nullptr;
+}
+
+// "ping, info or report": the group's commands, for error messages.
+std::string group_commands(std::string_view group) {
+  std::vector<std::string> names;
+  for (const CommandEntry& c : kCommands) {
+    if (c.name.starts_with(std::string(group) + " ")) names.emplace_back(c.name.substr(group.size() + 1));
+  }
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += (i + 1 == names.size()) ? " or " : ", ";
+    out += names[i];
+  }
+  return out;
 }
 
 const CommandEntry* find_command(std::string_view name) {
@@ -127,14 +175,16 @@ int run(const std::vector<std::string>& args) {  // args: argv without argv[0]
     again.push_back("--help");
     return run(again);
   }
-  if (name == "server") {
+  if (const GroupEntry* group = find_group(name)) {
+    name = std::string(group->name);
     size_t sub = next_word(args, after);
     if (sub == args.size()) {
       if (has_flag(args, args.size(), "-h", "--help")) {
-        print_server_help();
+        print_group_help(name);
         return kExitOk;
       }
-      return fail(kExitUsage, "server: missing command: ping or info (see 'tern server --help')");
+      return fail(kExitUsage, name + ": missing command: " + group_commands(name) + " (see 'tern " + name +
+                                  " --help')");
     }
     name += " " + args[sub];
     rest.insert(rest.end(), args.begin() + static_cast<long>(after), args.begin() + static_cast<long>(sub));
@@ -142,8 +192,8 @@ int run(const std::vector<std::string>& args) {  // args: argv without argv[0]
   }
   const CommandEntry* command = find_command(name);
   if (command == nullptr) {
-    if (name.starts_with("server ")) {
-      return fail(kExitUsage, "unknown command \"" + name + "\" (see 'tern server --help')");
+    if (size_t sp = name.find(' '); sp != std::string::npos) {
+      return fail(kExitUsage, "unknown command \"" + name + "\" (see 'tern " + name.substr(0, sp) + " --help')");
     }
     return fail(kExitUsage, "unknown command \"" + name + "\" (see 'tern --help')");
   }

@@ -84,4 +84,8 @@ int run_server_info(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+int run_server_report(const std::vector<std::string>& args) {
+  return fail(kExitFailure, args[0] + ": not implemented yet");
+}
+
 }  // namespace tern::cli
