@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <thread>
 
 namespace tern::test {
@@ -54,6 +55,24 @@ bool can_connect(int port) {
 }
 
 }  // namespace
+
+JetStreamServer::JetStreamServer(std::vector<std::string> extra_args) {
+  char tmpl[] = "/tmp/tern-client-js-XXXXXX";
+  const char* d = ::mkdtemp(tmpl);
+  REQUIRE(d != nullptr);
+  dir_ = d;
+  std::vector<std::string> args{"-js", "-sd", dir_};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  bool started = server_.start(args);
+  INFO("server log:\n" << server_.log());
+  REQUIRE(started);
+}
+
+JetStreamServer::~JetStreamServer() {
+  server_.stop();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
 
 FixedPortServer::~FixedPortServer() { stop(); }
 

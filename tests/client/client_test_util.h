@@ -70,6 +70,23 @@ struct Inbox {
   }
 };
 
+// A server (tern or nats, from the environment) with JetStream on (-js) over a fresh store dir
+// (-sd), removed when the object goes. The constructor REQUIREs that the server came up.
+class JetStreamServer {
+ public:
+  explicit JetStreamServer(std::vector<std::string> extra_args = {});
+  ~JetStreamServer();
+  JetStreamServer(const JetStreamServer&) = delete;
+  JetStreamServer& operator=(const JetStreamServer&) = delete;
+  std::string url() const { return server_.url(); }
+  ServerProcess& process() { return server_; }
+  const std::string& store_dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  ServerProcess server_;
+};
+
 // A server process on a port chosen by the test; start() may be called again after
 // stop()/kill9() with the same port.
 class FixedPortServer {

@@ -310,6 +310,8 @@ class ConsumeContext {
   ConsumeContext& operator=(ConsumeContext&&) noexcept;
   ~ConsumeContext();
   // Stops asking for messages and unsubscribes; messages already delivered keep their acks.
+  // Waits for a handler running on another thread to return (not when called from the handler),
+  // so no handler runs after stop() returns.
   void stop();
   uint64_t delivered() const;  // messages handed to the callback so far
   // The last error the consume loop met (a 409 consumer deleted, a lost connection...); ok if none.
@@ -331,7 +333,9 @@ class PullConsumer {
   // Up to `batch` messages from one pull request that expires just before `timeout`. Returns
   // what arrived: fewer than `batch` when the request expired or (no_wait) nothing more was
   // there; Timeout when nothing arrived at all. A 409 status (consumer deleted, max_waiting
-  // exceeded, ...) before any message is ErrorCode::ServerError with the status text.
+  // exceeded, ...) before any message is ErrorCode::ServerError with the status text. Servers
+  // do not answer pulls on a consumer that does not exist, so a fetch that hears nothing at all
+  // asks CONSUMER.INFO once and returns its error (JetStreamApi 10014) instead of Timeout.
   Result<std::vector<JsMsg>> fetch(size_t batch, std::chrono::milliseconds timeout, FetchOptions opts = {});
   // One message (fetch(1, timeout)).
   Result<JsMsg> next(std::chrono::milliseconds timeout);
@@ -393,8 +397,10 @@ class JetStream {
   Result<PubAck> publish(const Msg& msg, const PublishOptions& opts = {});
   // Async, bounded window: returns once the message is sent (blocking up to the timeout while
   // max_pending_acks acks are outstanding: then Timeout and nothing was sent). The future (or
-  // the handler, on the connection's message thread) gets the ack or the error; an ack not
-  // received within the timeout completes with Timeout.
+  // the handler) gets the ack or the error; an ack not received within the timeout completes
+  // with Timeout. Where a handler runs: acks and no-stream answers on the connection's message
+  // thread; ack timeouts on a small timer thread of this JetStream object (started by the
+  // first async publish); Closed (the JetStream is destroyed) on the destroying thread.
   Result<std::future<Result<PubAck>>> publish_async(const Msg& msg, const PublishOptions& opts = {});
   Status publish_async(const Msg& msg, const PublishOptions& opts, PubAckHandler handler);
   // Waits until every async publish has its ack or error. Timeout when some are still out.
