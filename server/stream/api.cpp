@@ -352,14 +352,20 @@ void msg_delete(JetStream& js, Request& r, std::string_view name, std::string_vi
   if (!s) return r.error(ApiErr::kStreamNotFound);
   if (s->config().sealed) return r.error(ApiErr::kStreamSealed);
   if (s->config().deny_delete) return r.error(ApiErr::kStreamMsgDeleteFailed, "message delete not permitted");
-  // nats-server 2.9.10's stores say "stream store EOF" past the last sequence.
-  if (seq > s->store().state().last_seq) return r.error(ApiErr::kStreamMsgDeleteFailed, "stream store EOF");
+  // What nats-server 2.9.10 answers for a sequence with no message (measured against it): its
+  // memory store always says 10043 "sequence N not found"; its file store says 10057 "stream
+  // store EOF" past the last sequence, 10057 "no message found" for 0 and below the first
+  // sequence, and 10043 for a gap inside the stream.
+  const bool memory = s->config().storage == StorageType::kMemory;
+  const uint64_t first_seq = s->store().state().first_seq;
+  if (seq > s->store().state().last_seq || seq == 0) {
+    if (memory) return r.error(ApiErr::kSequenceNotFound, std::to_string(seq));
+    return r.error(ApiErr::kStreamMsgDeleteFailed, seq == 0 ? "no message found" : "stream store EOF");
+  }
   auto removed = no_erase ? s->store().remove(seq) : s->store().erase(seq);
   if (!removed) return r.error(ApiErr::kStreamMsgDeleteFailed, removed.status().message());
-  // nats-server 2.9.10: sequence 0 is 10057 "no message found"; a sequence inside the stream
-  // that is already gone is 10043 "sequence N not found" (checked with nats.js).
   if (!*removed) {
-    if (seq == 0) return r.error(ApiErr::kStreamMsgDeleteFailed, "no message found");
+    if (!memory && seq < first_seq) return r.error(ApiErr::kStreamMsgDeleteFailed, "no message found");
     return r.error(ApiErr::kSequenceNotFound, std::to_string(seq));
   }
   s->mark_dirty();

@@ -441,6 +441,29 @@ TEST_CASE("jetstream: purge variants, msg get and msg delete", "[jetstream]") {
   CHECK(err_code(js.request("$JS.API.STREAM.PURGE.S")) == 10109);
 }
 
+TEST_CASE("jetstream: msg delete of a sequence with no message answers as nats-server's stores do", "[jetstream]") {
+  Js js;
+  auto del = [&](const std::string& stream, int seq) {
+    return api_err(js.request("$JS.API.STREAM.MSG.DELETE." + stream, "{\"seq\":" + std::to_string(seq) + "}"));
+  };
+  auto not_found = [](int seq) {
+    return json({{"code", 400}, {"err_code", 10043}, {"description", "sequence " + std::to_string(seq) + " not found"}});
+  };
+  auto failed = [](const char* why) { return json({{"code", 500}, {"err_code", 10057}, {"description", why}}); };
+  for (const char* storage : {"file", "memory"}) {
+    const std::string name = std::string("D") + storage;
+    REQUIRE(!js.create(name, {{"name", name}, {"subjects", {name + ".>"}}, {"storage", storage}}).contains("error"));
+    for (int i = 1; i <= 4; ++i) REQUIRE(js.publish(name + ".a", "x") == ack(name, i));
+    REQUIRE(js.request("$JS.API.STREAM.MSG.DELETE." + name, R"({"seq":3})")["success"] == true);
+    REQUIRE(js.request("$JS.API.STREAM.MSG.DELETE." + name, R"({"seq":1})")["success"] == true);
+    const bool file = std::string(storage) == "file";
+    CHECK(del(name, 3) == not_found(3));                                          // a gap inside the stream
+    CHECK(del(name, 1) == (file ? failed("no message found") : not_found(1)));    // below first_seq
+    CHECK(del(name, 0) == (file ? failed("no message found") : not_found(0)));
+    CHECK(del(name, 9) == (file ? failed("stream store EOF") : not_found(9)));    // past last_seq
+  }
+}
+
 TEST_CASE("jetstream: a restart keeps streams, messages, sequences and dedup ids", "[jetstream]") {
   Js js;
   REQUIRE(!js.create("S", {{"name", "S"}, {"subjects", {"s.*"}}, {"max_msgs", 100}}).contains("error"));
