@@ -235,7 +235,6 @@ bool is_unsupported_nats_key(const std::string& key) {
                                               "operator",
                                               "resolver",
                                               "system_account",
-                                              "http",
                                               "https",
                                               "https_port",
                                               "logtime",
@@ -305,6 +304,7 @@ class ConfigLoader {
     if (key == "trace") return assign_bool(e, opts_.trace);
     if (key == "logfile" || key == "log_file") return assign_string(e, opts_.log_file);
     if (key == "http_port" || key == "monitor_port") return assign_port(e, opts_.http_port);
+    if (key == "http") return apply_http(e);
     if (key == "authorization") return apply_authorization(e);
     if (key == "jetstream") return apply_jetstream(e);
     if (key == "store_dir" || key == "storedir") return assign_store_dir(e);
@@ -355,8 +355,13 @@ class ConfigLoader {
   }
 
   // listen: 4222 | ":4222" | "127.0.0.1:4222" | "[::1]:4222"
-  Status apply_listen(const ConfEntry& e) {
-    if (e.value.is_integer()) return assign_port(e, opts_.port);
+  Status apply_listen(const ConfEntry& e) { return apply_host_port(e, opts_.host, opts_.port); }
+
+  // http: 8222 | "127.0.0.1:8222" — the monitoring listener (nats-server's HTTPHost/HTTPPort).
+  Status apply_http(const ConfEntry& e) { return apply_host_port(e, opts_.http_host, opts_.http_port); }
+
+  Status apply_host_port(const ConfEntry& e, std::string& out_host, int& out_port) {
+    if (e.value.is_integer()) return assign_port(e, out_port);
     if (!e.value.is_string()) return type_error(e, "a port or host:port");
     const std::string& s = e.value.as_string();
     std::string host, port = s;
@@ -370,8 +375,8 @@ class ConfigLoader {
       return type_error(e, "a port or host:port");
     }
     if (auto msg = out_of_range(e.key, n.value(), -1, 65535)) return located(e, *msg);
-    if (!host.empty()) opts_.host = host;  // ":4222" keeps the default host, as in nats-server
-    opts_.port = static_cast<int>(n.value());
+    if (!host.empty()) out_host = host;  // ":4222" keeps the default host, as in nats-server
+    out_port = static_cast<int>(n.value());
     return Status::ok();
   }
 

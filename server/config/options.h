@@ -74,7 +74,8 @@ struct Options {
   std::string log_file; // -l; empty: stderr
 
   // Monitoring
-  int http_port = 0;    // -m; 0 = off
+  int http_port = 0;    // -m; 0 = off, -1 = a random port
+  std::string http_host;  // `http: "host:port"`; empty: the client listen host, as nats-server
 
   JetStreamOptions jetstream;
 

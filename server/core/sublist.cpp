@@ -80,6 +80,7 @@ Status Sublist::insert(Subscription* sub) {
   });
   (sub->queue.empty() ? node->plain : node->queued).push_back(sub);
   ++count_;
+  ++inserts_;
   invalidate(sub);
   return Status::ok();
 }
@@ -110,6 +111,7 @@ bool Sublist::remove(Subscription* sub) {
   }
   if (!node || !erase_ptr(sub->queue.empty() ? node->plain : node->queued, sub)) return false;
   --count_;
+  ++removes_;
   invalidate(sub);
 
   // Prune: remove empty nodes bottom-up.
@@ -175,6 +177,33 @@ void Sublist::collect(const Level* level, const std::vector<std::string_view>& t
     }
     level = n->next.get();
   }
+}
+
+void Sublist::visit(const Level* level, const std::function<void(const Subscription&)>& fn) {
+  if (!level) return;
+  auto node = [&](const Node* n) {
+    if (!n) return;
+    for (const Subscription* s : n->plain) fn(*s);
+    for (const Subscription* s : n->queued) fn(*s);
+    visit(n->next.get(), fn);
+  };
+  for (const auto& [token, n] : level->literal) node(n.get());
+  node(level->pwc.get());
+  node(level->fwc.get());
+}
+
+void Sublist::for_each(const std::function<void(const Subscription&)>& fn) const { visit(root_.get(), fn); }
+
+Sublist::FanoutStats Sublist::cache_fanout() const {
+  FanoutStats st;
+  size_t total = 0;
+  for (const auto& [subject, r] : cache_) {
+    size_t n = r->plain.size() + r->queues.size();
+    total += n;
+    st.max = std::max(st.max, n);
+  }
+  if (total > 0) st.avg = static_cast<double>(total) / static_cast<double>(cache_.size());
+  return st;
 }
 
 std::shared_ptr<const SublistResult> Sublist::match(std::string_view subject) {

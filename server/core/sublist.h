@@ -9,6 +9,7 @@
 // Threading: not thread-safe; the server's loop thread owns it.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -61,15 +62,29 @@ class Sublist {
   size_t cache_size() const { return cache_.size(); }
   uint64_t cache_hits() const { return cache_hits_; }
   uint64_t matches() const { return matches_; }
+  uint64_t inserts() const { return inserts_; }
+  uint64_t removes() const { return removes_; }
+  // Fan-out over the cached results (plain subscriptions + queue groups each), as nats' /subsz
+  // reports it: O(cache entries), for monitoring only.
+  struct FanoutStats {
+    size_t max = 0;
+    double avg = 0;
+  };
+  FanoutStats cache_fanout() const;
+  // Calls fn(const Subscription&) for every subscription in the index (monitoring; O(subs)).
+  void for_each(const std::function<void(const Subscription&)>& fn) const;
 
  private:
   struct Node;
   struct Level;
   void invalidate(const Subscription* sub);
+  static void visit(const Level* level, const std::function<void(const Subscription&)>& fn);
   void collect(const Level* level, const std::vector<std::string_view>& tokens, size_t i, SublistResult& out) const;
 
   std::unique_ptr<Level> root_;
   size_t count_ = 0;
+  uint64_t inserts_ = 0;
+  uint64_t removes_ = 0;
   std::unordered_map<std::string, std::shared_ptr<const SublistResult>, StringHash, std::equal_to<>> cache_;
   uint64_t cache_hits_ = 0;
   uint64_t matches_ = 0;

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cassert>
+#include <chrono>
 #include <charconv>
 #include <cstring>
 #include <random>
@@ -79,6 +80,8 @@ Connection::~Connection() = default;
 std::string Connection::peer() const { return ip_ + ":" + std::to_string(port_) + " - cid:" + std::to_string(id_); }
 
 void Connection::start() {
+  start_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::system_clock::now().time_since_epoch()).count();
   sockaddr_storage ss{};
   int len = sizeof ss;
   if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
@@ -221,6 +224,10 @@ void Connection::handle_op(const proto::ParsedOp& op) {
       break;
     case Op::Pong:
       pings_out_ = 0;
+      if (rtt_ping_hr_) {  // the answer to our PING: the round trip /connz reports
+        rtt_ns_ = uv_hrtime() - rtt_ping_hr_;
+        rtt_ping_hr_ = 0;
+      }
       break;
     case Op::Connect:
       on_connect(op.arg);
@@ -542,6 +549,7 @@ void Connection::on_ping_timer(uv_timer_t* t) {
     ++c->pings_out_;
     c->rtt_start_ms_ = now;
     c->rtt_started_ = true;
+    if (!c->rtt_ping_hr_) c->rtt_ping_hr_ = uv_hrtime();
     c->send("PING\r\n");
   }
   c->start_ping_timer(interval);

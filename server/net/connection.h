@@ -56,6 +56,23 @@ class Connection final : public Client {
 
   bool dirty_ = false;  // in Server's flush list (managed by Server::mark_dirty/flush_dirty)
 
+  // Read-only views for the monitor's snapshot (loop thread; server/monitor copies them).
+  const std::string& name() const { return name_; }
+  const std::string& lang() const { return lang_; }
+  const std::string& version() const { return version_; }
+  const std::string& user() const { return user_; }  // the authenticated CONNECT user
+  const std::string& ip() const { return ip_; }
+  int port() const { return port_; }
+  int64_t start_ns() const { return start_ns_; }             // wall clock, when accepted
+  uint64_t last_activity_ms() const { return last_activity_ms_; }  // uv_now() of the last read
+  uint64_t rtt_ns() const { return rtt_ns_; }                // 0: not measured yet
+  size_t pending_bytes() const;
+  uint64_t in_msgs() const { return in_msgs_; }
+  uint64_t in_bytes() const { return in_bytes_; }
+  uint64_t out_msgs() const { return out_msgs_; }
+  uint64_t out_bytes() const { return out_bytes_; }
+  const std::unordered_map<std::string, std::unique_ptr<Subscription>>& subscriptions() const { return subs_; }
+
  private:
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
@@ -78,7 +95,6 @@ class Connection final : public Client {
   void send(std::string_view bytes);
   void send_err(std::string_view text);
   void send_ok() { send("+OK\r\n"); }
-  size_t pending_bytes() const;
   void start_ping_timer(uint64_t delay_ms);
   void arm_first_ping();
   void finish_close();
@@ -119,6 +135,9 @@ class Connection final : public Client {
   uint64_t last_client_ping_ms_ = 0;
   uint64_t rtt_start_ms_ = 0;
   bool rtt_started_ = false;
+  uint64_t rtt_ping_hr_ = 0;  // uv_hrtime() of the PING awaiting its PONG; 0: none
+  uint64_t rtt_ns_ = 0;
+  int64_t start_ns_ = 0;
 
   bool closed_ = false;
   bool close_after_write_ = false;

@@ -3,9 +3,14 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/statvfs.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <random>
+#include <thread>
 
+#include "server/monitor/monitor.h"
 #include "server/net/connection.h"
 #include "server/stream/jetstream.h"
 
@@ -26,6 +31,20 @@ std::string make_server_id() {
   return id;
 }
 
+// nats-server's defaults for `-js` without limits (jetstream.go, disk_avail.go): 75% of the
+// machine's memory and 75% of the store's free disk space (1 TB if that cannot be read).
+int64_t default_max_memory() {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return 256LL * 1024 * 1024;
+  return static_cast<int64_t>(pages) * page / 4 * 3;
+}
+
+int64_t default_max_storage(const std::string& dir) {
+  struct statvfs fs {};
+  if (statvfs(dir.c_str(), &fs) != 0) return 1LL << 40;
+  return static_cast<int64_t>(static_cast<uint64_t>(fs.f_bavail) * fs.f_bsize / 4 * 3);
+}
+
 }  // namespace
 
 Server::Server(Options opts) : opts_(std::move(opts)), loop_(uv_default_loop()), auth_(opts_) {
@@ -44,6 +63,8 @@ Server::Server(Options opts) : opts_(std::move(opts)), loop_(uv_default_loop()),
 }
 
 Server::~Server() {
+  if (monitor_) monitor_->stop();  // start() failed after the monitor started, or run() never ran
+  monitor_.reset();
   // Connections must be gone before the loop is closed.
   connections_.clear();
   js_.reset();
@@ -84,9 +105,6 @@ Status Server::start() {
   std::string where = host + ":" + std::to_string(opts_.port);
   if (int rc = uv_tcp_bind(&listener_, reinterpret_cast<sockaddr*>(&addr), 0); rc != 0)
     return Status::error("cannot listen on " + where + ": " + uv_strerror(rc));
-  if (int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), kListenBacklog, on_new_connection); rc != 0)
-    return Status::error("cannot listen on " + where + ": " + uv_strerror(rc));
-  listening_ = true;
   sockaddr_storage bound{};
   int len = sizeof bound;
   uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&bound), &len);
@@ -96,6 +114,15 @@ Status Server::start() {
     if (auto st = js_->start(); !st) return st;
   }
   build_info();
+  start_ns_ = now_ns();
+  // The monitor answers before clients are accepted, as nats-server's does: whoever sees the
+  // client port open can query it.
+  if (opts_.http_port != 0) {
+    if (auto st = start_monitor(); !st) return st;
+  }
+  if (int rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), kListenBacklog, on_new_connection); rc != 0)
+    return Status::error("cannot listen on " + where + ": " + uv_strerror(rc));
+  listening_ = true;
 
   uv_signal_start(&sigint_, on_signal, SIGINT);
   uv_signal_start(&sigterm_, on_signal, SIGTERM);
@@ -106,10 +133,35 @@ Status Server::start() {
   spdlog::info("  Version:  {} (NATS protocol {})", TERN_VERSION, kNatsCompatVersion);
   spdlog::info("  ID:       {}", server_id_);
   if (!opts_.config_file.empty()) spdlog::info("Using configuration file: {}", opts_.config_file);
+  if (monitor_) spdlog::info("Starting http monitor on {}:{}", opts_.http_host.empty() ? host : opts_.http_host, monitor_->port());
   spdlog::info("Listening for client connections on {}:{}", host, bound_port_);
   spdlog::info("Server is ready");
   return Status::ok();
 }
+
+Status Server::start_monitor() {
+  MonitorIdentity id;
+  id.server_id = server_id_;
+  id.server_name = opts_.server_name.empty() ? server_id_ : opts_.server_name;
+  id.version = kNatsCompatVersion;
+  id.go = std::string("tern ") + TERN_VERSION;  // as INFO says it
+  id.host = opts_.host;
+  id.port = bound_port_;
+  id.opts = opts_;
+  id.start_ns = start_ns_;
+  if (js_) {
+    id.jetstream = true;
+    id.js_store_dir = js_->root();
+    const JetStreamOptions& j = opts_.jetstream;
+    id.js_max_memory = j.max_memory_store >= 0 ? j.max_memory_store : default_max_memory();
+    id.js_max_storage = j.max_file_store >= 0 ? j.max_file_store : default_max_storage(js_->root());
+  }
+  monitor_ = std::make_unique<Monitor>(loop_, std::move(id),
+                                       [this](const MonitorQuery& q) { return collect_snapshot(*this, q); });
+  return monitor_->start();
+}
+
+int Server::monitor_port() const { return monitor_ ? monitor_->port() : 0; }
 
 int Server::run() {
   uv_run(loop_, UV_RUN_DEFAULT);
@@ -126,6 +178,8 @@ void Server::on_signal(uv_signal_t* h, int signum) {
 void Server::shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
+  // First: no request may wait on a loop that is about to stop answering.
+  if (monitor_) monitor_->stop();
   if (listening_) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
   listening_ = false;
   uv_signal_stop(&sigint_);

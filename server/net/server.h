@@ -19,6 +19,7 @@ namespace tern::server {
 
 class Connection;
 class JetStream;
+class Monitor;
 
 // The protocol version Tern speaks, as nats clients read it from INFO "version" to choose
 // API paths (jetstream-api spec section 3: a 2.9.x at or above 2.9.4).
@@ -61,6 +62,13 @@ class Server {
   bool shutting_down() const { return shutting_down_; }
   int bound_port() const { return bound_port_; }
 
+  // For the monitor's snapshot (server/monitor/snapshot.cpp; loop thread only).
+  const std::unordered_map<Connection*, std::unique_ptr<Connection>>& connections() const { return connections_; }
+  JetStream* jetstream() { return js_.get(); }
+  int64_t start_ns() const { return start_ns_; }
+  // The monitoring port actually bound (0: off).
+  int monitor_port() const;
+
  private:
   static void on_new_connection(uv_stream_t* listener, int status);
   static void on_signal(uv_signal_t* h, int signum);
@@ -70,6 +78,7 @@ class Server {
   void flush_dirty();
   void maybe_finish_shutdown();
   void build_info();
+  Status start_monitor();
 
   Options opts_;
   uv_loop_t* loop_;
@@ -82,9 +91,11 @@ class Server {
   bool shutting_down_ = false;
   bool handles_closed_ = false;
   int bound_port_ = 0;
+  int64_t start_ns_ = 0;
 
   Router router_;
   std::unique_ptr<JetStream> js_;  // set when opts_.jetstream.enabled; destroyed before router_
+  std::unique_ptr<Monitor> monitor_;  // set when opts_.http_port != 0; stopped first at shutdown
   Authenticator auth_;
   ServerStats stats_;
   std::string server_id_;

@@ -98,6 +98,17 @@ class Consumer final : public Client {
   void save_state(bool force);
   bool queued_for_run = false;  // JetStream's end-of-turn list holds it
 
+  // --- Read-only state for the monitor (/jsz, /metrics), loop thread: the numbers info() reports,
+  // without its JSON. num_pending is the incrementally kept count.
+  const SequencePair& delivered() const { return acks_.delivered(); }
+  const SequencePair& ack_floor() const { return acks_.floor(); }
+  int64_t last_delivery_ns() const { return last_delivery_ns_; }
+  int64_t last_ack_ns() const { return last_ack_ns_; }
+  size_t num_ack_pending() const { return acks_.num_ack_pending(); }
+  size_t num_redelivered() const { return acks_.num_redelivered(); }
+  size_t num_waiting() const { return waiting_.size(); }
+  uint64_t num_pending() const { return npc_; }
+
  private:
   struct Waiting {
     std::string reply;

@@ -272,6 +272,13 @@ std::optional<ApiError> JetStream::check_reservation(StorageType t, int64_t add_
   return api_error(t == StorageType::kMemory ? ApiErr::kMemoryResourcesExceeded : ApiErr::kStorageResourcesExceeded);
 }
 
+uint64_t JetStream::reserved(StorageType t) const {
+  uint64_t total = 0;
+  for (const auto& [name, s] : streams_)
+    if (s->config().storage == t && s->config().max_bytes > 0) total += static_cast<uint64_t>(s->config().max_bytes);
+  return total;
+}
+
 bool JetStream::over_limit(StorageType t) const {
   int64_t limit = max_store(t);
   return limit >= 0 && used(t) > static_cast<uint64_t>(limit);

@@ -91,6 +91,13 @@ class JetStream {
   // The message that crosses the limit is still taken, as in nats-server.
   bool over_limit(StorageType t) const;
 
+  // --- For the monitor (loop thread) ---
+  // The Syncer's fsync latency; nullptr before start() and after shutdown().
+  const Histogram* sync_latency() const { return syncer_ ? &syncer_->latency() : nullptr; }
+  // The positive max_bytes of every stream of type `t` (nats' reserved_memory / reserved_storage).
+  uint64_t reserved(StorageType t) const;
+  const JetStreamOptions& options() const { return opts_; }
+
   uint64_t api_total = 0;
   uint64_t api_errors = 0;
 

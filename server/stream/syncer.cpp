@@ -1,5 +1,7 @@
 #include "server/stream/syncer.h"
 
+#include <chrono>
+
 namespace tern::server {
 
 Status SyncBatch::run() {
@@ -45,7 +47,9 @@ void Syncer::loop() {
     auto [batch, done] = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
+    auto t0 = std::chrono::steady_clock::now();
     Status st = batch.run();
+    latency_.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     done(std::move(batch), std::move(st));
     lock.lock();
   }

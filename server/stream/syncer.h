@@ -17,6 +17,7 @@
 #include <mutex>
 #include <thread>
 
+#include "server/monitor/histogram.h"
 #include "server/stream/sync_batch.h"
 
 namespace tern::server {
@@ -32,6 +33,9 @@ class Syncer {
   Syncer& operator=(const Syncer&) = delete;
 
   void submit(SyncBatch batch, Done done);
+  // How long each SyncBatch::run() took, in seconds (the monitor's tern_storage_sync_seconds).
+  // Recorded on the Syncer thread; any thread may read it.
+  const Histogram& latency() const { return latency_; }
 
  private:
   void loop();
@@ -40,6 +44,7 @@ class Syncer {
   std::condition_variable cv_;
   std::deque<std::pair<SyncBatch, Done>> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;                         // GUARDED_BY(mu_)
+  Histogram latency_{Histogram::sync_seconds_bounds()};
   std::thread thread_;
 };
 
