@@ -9,6 +9,8 @@
 // group "tern-bench" with the request's payload; --external starts none, for benchmarking a
 // service that is already running. MB are 10^6 bytes.
 
+#include "cli/bench.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -20,26 +22,7 @@
 
 namespace tern::cli {
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// What one client did. Written by its own thread, read by main after joining / completion.
-struct ClientStats {
-  uint64_t msgs = 0;
-  uint64_t bytes = 0;
-  Clock::time_point end;
-};
-
-// One subscriber or responder: updated on its connection's dispatcher thread.
-struct Receiver {
-  std::unique_ptr<Connection> conn;
-  std::atomic<uint64_t> msgs{0};
-  std::atomic<int64_t> last_ns{0};  // Clock time of the latest message, ns since epoch
-  uint64_t bytes = 0;               // dispatcher thread only until the run is over
-};
-
-std::string rate_line(uint64_t msgs, uint64_t bytes, Clock::duration elapsed) {
+std::string rate_line(uint64_t msgs, uint64_t bytes, BenchClock::duration elapsed) {
   double secs = std::max(std::chrono::duration<double>(elapsed).count(), 1e-9);
   char mb[32];
   std::snprintf(mb, sizeof mb, "%.2f", static_cast<double>(bytes) / secs / 1e6);
@@ -47,10 +30,10 @@ std::string rate_line(uint64_t msgs, uint64_t bytes, Clock::duration elapsed) {
          format_count(static_cast<double>(msgs)) + " msgs)";
 }
 
-void print_stats(const char* title, Clock::time_point start, const std::vector<ClientStats>& clients) {
+void print_stats(const char* title, BenchClock::time_point start, const std::vector<ClientStats>& clients) {
   uint64_t msgs = 0;
   uint64_t bytes = 0;
-  Clock::time_point end = start;
+  BenchClock::time_point end = start;
   for (const ClientStats& c : clients) {
     msgs += c.msgs;
     bytes += c.bytes;
@@ -62,14 +45,31 @@ void print_stats(const char* title, Clock::time_point start, const std::vector<C
   }
 }
 
-// Nearest-rank percentile of sorted values.
 std::chrono::nanoseconds percentile(const std::vector<std::chrono::nanoseconds>& sorted, double p) {
   size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
   return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
 }
 
-// How many of `total` messages client `i` of `n` sends.
+std::string latency_line(const std::vector<std::chrono::nanoseconds>& sorted, const char* what) {
+  return "Latency: min " + format_duration(sorted.front()) + ", p50 " + format_duration(percentile(sorted, 50)) +
+         ", p90 " + format_duration(percentile(sorted, 90)) + ", p99 " + format_duration(percentile(sorted, 99)) +
+         ", max " + format_duration(sorted.back()) + " (" + format_count(static_cast<double>(sorted.size())) + " " +
+         what + ")";
+}
+
 uint64_t share(uint64_t total, size_t n, size_t i) { return total / n + (i < total % n ? 1 : 0); }
+
+namespace {
+
+using Clock = BenchClock;
+
+// One subscriber or responder: updated on its connection's dispatcher thread.
+struct Receiver {
+  std::unique_ptr<Connection> conn;
+  std::atomic<uint64_t> msgs{0};
+  std::atomic<int64_t> last_ns{0};  // Clock time of the latest message, ns since epoch
+  uint64_t bytes = 0;               // dispatcher thread only until the run is over
+};
 
 Clock::time_point from_ns(int64_t ns) { return Clock::time_point(std::chrono::nanoseconds(ns)); }
 int64_t now_ns() {
@@ -277,21 +277,55 @@ int bench_request_reply(const BenchConfig& cfg) {
     }
     print_stats("Sub", start, resp_stats);
   }
-  if (!all.empty()) {
-    std::printf("Latency: min %s, p50 %s, p90 %s, p99 %s, max %s (%s requests)\n", format_duration(all.front()).c_str(),
-                format_duration(percentile(all, 50)).c_str(), format_duration(percentile(all, 90)).c_str(),
-                format_duration(percentile(all, 99)).c_str(), format_duration(all.back()).c_str(),
-                format_count(static_cast<double>(all.size())).c_str());
-  }
+  if (!all.empty()) std::printf("%s\n", latency_line(all, "requests").c_str());
   // Requesters first, so that no request is in flight when the responders go.
   req_conns.clear();
   resp.clear();
   return kExitOk;
 }
 
+// The index of the first positional argument in args[1..], skipping the values of the
+// options that take one (global ones and bench's, core and js); args.size() when none.
+size_t first_positional(const std::vector<std::string>& args) {
+  static constexpr std::string_view kTakesValue[] = {"-s",        "--server",   "--user",  "--password", "--token",
+                                                     "--timeout", "--pub",      "--sub",   "--msgs",     "--size",
+                                                     "--stream",  "--consumer", "--batch", "--window",   "--storage"};
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") return i + 1 < args.size() ? i + 1 : args.size();
+    if (a.size() < 2 || a[0] != '-') return i;
+    if (std::find(std::begin(kTakesValue), std::end(kTakesValue), a) != std::end(kTakesValue)) ++i;
+  }
+  return args.size();
+}
+
 }  // namespace
 
 int run_bench(const std::vector<std::string>& args) {
+  // `tern bench js pub|fetch ...` is the JetStream benchmark (bench_js.cpp).
+  if (size_t at = first_positional(args); at < args.size() && args[at] == "js") {
+    std::vector<std::string> js_args(args);
+    js_args.erase(js_args.begin() + static_cast<long>(at));
+    size_t sub = first_positional(js_args);
+    if (sub == js_args.size()) {
+      for (const std::string& a : js_args) {
+        if (a == "-h" || a == "--help") {
+          std::printf(
+              "Usage:\n  tern bench js pub SUBJECT [OPTIONS]   JetStream publish with acks\n"
+              "  tern bench js fetch [OPTIONS]         pull consumer fetch and ack\n"
+              "\nRun 'tern bench js pub --help' or 'tern bench js fetch --help' for the options.\n");
+          return kExitOk;
+        }
+      }
+      return fail(kExitUsage, "bench js: missing command: pub or fetch (see 'tern bench js --help')");
+    }
+    const std::string command = js_args[sub];
+    js_args.erase(js_args.begin() + static_cast<long>(sub));
+    js_args[0] = args[0] + " js " + command;
+    if (command == "pub") return run_bench_js_pub(js_args);
+    if (command == "fetch") return run_bench_js_fetch(js_args);
+    return fail(kExitUsage, "bench js: unknown command \"" + command + "\" (use pub or fetch)");
+  }
   CommandParser parser(args[0],
                        "Measures throughput on SUBJECT, each client on its own connection.\n\n"
                        "Pub/sub (default): --pub publishers share --msgs messages; each of --sub\n"
@@ -300,7 +334,8 @@ int run_bench(const std::vector<std::string>& args) {
                        "Request/reply (--request): each publisher sends its share as sequential\n"
                        "requests; --sub built-in responders (at least 1; none with --external) answer\n"
                        "in queue group 'tern-bench' with the request's payload. Also prints latency\n"
-                       "percentiles. A progress bar is drawn on stderr when it is a terminal.\n",
+                       "percentiles. A progress bar is drawn on stderr when it is a terminal.\n"
+                       "JetStream: 'tern bench js pub|fetch --help'.\n",
                        "SUBJECT", 1, 1);
   // clang-format off
   parser.add_options()
