@@ -155,14 +155,24 @@ bool AsyncAcks::take_locked(uint64_t token, Pending& out) {
   return true;
 }
 
+void AsyncAcks::begin_completing_locked(size_t n) {
+  if (n == 0) return;
+  completing_ += n;
+  completing_on_.insert(std::this_thread::get_id());
+}
+
 void AsyncAcks::finish(std::vector<std::pair<Pending, Result<PubAck>>>& done) {
+  if (done.empty()) return;
+  const size_t n = done.size();
   for (auto& [p, r] : done) {
     if (p.promise) p.promise->set_value(std::move(r));
     if (p.handler) p.handler(p.msg, r);
   }
+  done.clear();  // the handlers' captures too, before close() may return
   {
     std::lock_guard lock(mu_);
-    completing_ -= done.size();
+    completing_ -= n;
+    completing_on_.erase(completing_on_.find(std::this_thread::get_id()));
   }
   cv_.notify_all();
 }
@@ -182,7 +192,7 @@ void AsyncAcks::on_ack(Msg& reply) {
                            ? Result<PubAck>(no_stream_error(p.msg.subject))
                            : detail::pub_ack_from_json(reply.data);
     done.emplace_back(std::move(p), std::move(r));
-    ++completing_;
+    begin_completing_locked(1);
   }
   cv_.notify_all();  // a slot is free
   finish(done);
@@ -208,7 +218,7 @@ void AsyncAcks::timer_loop() {
       Status timeout = make_error(ErrorCode::Timeout, "no publish ack for '" + p.msg.subject + "' within the timeout");
       done.emplace_back(std::move(p), std::move(timeout));
     }
-    completing_ += done.size();
+    begin_completing_locked(done.size());
     lock.unlock();
     cv_.notify_all();
     finish(done);
@@ -239,12 +249,14 @@ void AsyncAcks::close() {
       done.emplace_back(std::move(p), make_error(ErrorCode::Closed, "the JetStream context was destroyed"));
     pending_.clear();
     deadlines_.clear();
-    completing_ += done.size();
+    begin_completing_locked(done.size());
     sub = std::move(sub_);
     timer = std::move(timer_);
   }
   cv_.notify_all();
   (void)sub.unsubscribe();
+  // Ours first: a completion elsewhere may be waiting for every completion (wait_all).
+  finish(done);
   if (timer.joinable()) {
     // Destroyed from a completion the timer thread runs: it exits by itself once that returns.
     if (timer.get_id() == std::this_thread::get_id()) {
@@ -253,7 +265,11 @@ void AsyncAcks::close() {
       timer.join();
     }
   }
-  finish(done);
+  // An ack handler already running on the message thread may use the JetStream it belongs to
+  // (publish_async from an ack handler) or what it captured: the JetStream must outlive it.
+  // Not the completions of this very thread (the JetStream destroyed from its own handler).
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return completing_on_.size() == completing_on_.count(std::this_thread::get_id()); });
 }
 
 }  // namespace detail

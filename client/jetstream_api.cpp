@@ -42,13 +42,8 @@ Result<nlohmann::json> JetStreamImpl::api_call(std::string_view suffix, std::str
     return make_error(ErrorCode::ProtocolError, "JetStream API answered " + api_subject(suffix) +
                                                     " with something that is not a JSON object");
   }
-  if (auto e = j.find("error"); e != j.end() && e->is_object()) {
-    ApiError err;
-    err.code = e->value("code", 0);
-    err.err_code = e->value("err_code", 0);
-    err.description = e->value("description", std::string("unknown error"));
-    return make_api_error(err);
-  }
+  // Type-checked reads (json::value() would throw on a field of another type).
+  if (auto e = j.find("error"); e != j.end() && e->is_object()) return make_api_error(api_error_from_json(*e));
   text = std::move(reply->data);
   return j;
 }

@@ -41,7 +41,9 @@ class AsyncAcks : public std::enable_shared_from_this<AsyncAcks> {
   // Until nothing is outstanding and every completion has run.
   Status wait_all(std::chrono::milliseconds timeout);
   size_t pending() const;
-  // Completes every outstanding publish with Closed, unsubscribes, stops the timer. Idempotent.
+  // Completes every outstanding publish with Closed, unsubscribes, stops the timer, and waits
+  // for completions running on other threads (an ack handler on the message thread) to return,
+  // so that none runs after the JetStream is gone. Idempotent.
   void close();
 
  private:
@@ -58,7 +60,9 @@ class AsyncAcks : public std::enable_shared_from_this<AsyncAcks> {
   void timer_loop();
   // Removes `token` from pending_ and deadlines_ into `out`; false if it is not there.
   bool take_locked(uint64_t token, Pending& out);  // REQUIRES: mu_ held
-  // Runs completions without mu_, counting them in completing_ meanwhile.
+  // Counts `n` completions this thread is about to run (completing_, completing_on_).
+  void begin_completing_locked(size_t n);  // REQUIRES: mu_ held
+  // Runs completions without mu_, counted by begin_completing_locked() meanwhile.
   void finish(std::vector<std::pair<Pending, Result<PubAck>>>& done);
 
   Connection& conn_;
@@ -74,6 +78,9 @@ class AsyncAcks : public std::enable_shared_from_this<AsyncAcks> {
   std::unordered_map<uint64_t, Pending> pending_;  // mu_: by token
   std::set<Deadline> deadlines_;                   // mu_: (deadline, token) for every entry of pending_
   size_t completing_ = 0;  // mu_: taken out of pending_, completion still running
+  // mu_: the threads running those completions (one entry per finish() call), so that close()
+  // can wait for the ones on other threads.
+  std::multiset<std::thread::id> completing_on_;
 };
 
 class JetStreamImpl : public std::enable_shared_from_this<JetStreamImpl> {
@@ -134,6 +141,8 @@ Result<ConsumerInfo> consumer_info_from_json(const nlohmann::json& j, std::strin
 Result<AccountInfo> account_info_from_json(const nlohmann::json& j, std::string text);
 // A STREAM.MSG.GET answer's "message" (base64 payload and header block decoded).
 Result<StoredMsg> stored_msg_from_json(const nlohmann::json& j);
+// An API answer's "error" object; never throws, whatever the field types.
+ApiError api_error_from_json(const nlohmann::json& e);
 // A publish's ack, or its {"error":...} as a JetStreamApi Status.
 Result<PubAck> pub_ack_from_json(std::string_view text);
 // dump() that never throws (invalid UTF-8 is replaced).

@@ -1,7 +1,9 @@
 // The JetStream API's JSON objects <-> libtern's structs. Encoding leaves every unset field out
 // (as nats.go's omitempty does) so the server applies its own defaults; decoding never throws:
 // a field of the wrong type reads as absent, so a newer server's additions cannot break us.
+#include <algorithm>
 #include <array>
+#include <climits>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -63,12 +65,17 @@ std::string get_string(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
+// Numbers saturate at the type's limits: the parser reads an integer too large for 64 bits as a
+// double (1e30), and converting an out-of-range double to an integer is undefined behaviour.
 int64_t get_i64(const json& j, const char* key, int64_t fallback = 0) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_number()) return fallback;
-  if (it->is_number_unsigned()) return static_cast<int64_t>(it->get<uint64_t>());
+  if (it->is_number_unsigned()) return static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), INT64_MAX));
   if (it->is_number_integer()) return it->get<int64_t>();
-  return static_cast<int64_t>(it->get<double>());
+  double d = it->get<double>();
+  if (d >= 0x1p63) return INT64_MAX;  // 2^63: the first double past INT64_MAX
+  if (d < -0x1p63) return INT64_MIN;
+  return static_cast<int64_t>(d);
 }
 uint64_t get_u64(const json& j, const char* key) {
   auto it = j.find(key);
@@ -76,7 +83,13 @@ uint64_t get_u64(const json& j, const char* key) {
   if (it->is_number_unsigned()) return it->get<uint64_t>();
   if (it->is_number_integer()) return it->get<int64_t>() < 0 ? 0 : static_cast<uint64_t>(it->get<int64_t>());
   double d = it->get<double>();
-  return d < 0 ? 0 : static_cast<uint64_t>(d);
+  if (!(d > 0)) return 0;
+  if (d >= 0x1p64) return UINT64_MAX;
+  return static_cast<uint64_t>(d);
+}
+// An int field (replicas, sizes, error codes), clamped like the above.
+int get_int(const json& j, const char* key, int fallback = 0) {
+  return static_cast<int>(std::clamp<int64_t>(get_i64(j, key, fallback), INT_MIN, INT_MAX));
 }
 bool get_bool(const json& j, const char* key) {
   auto it = j.find(key);
@@ -107,10 +120,10 @@ StreamConfig stream_config_from_json(const json& j) {
   c.max_bytes = get_i64(j, "max_bytes", -1);
   c.max_age = std::chrono::nanoseconds(get_i64(j, "max_age"));
   c.max_msgs_per_subject = get_i64(j, "max_msgs_per_subject", -1);
-  c.max_msg_size = static_cast<int32_t>(get_i64(j, "max_msg_size", -1));
+  c.max_msg_size = get_int(j, "max_msg_size", -1);
   c.discard = enum_of(kDiscard, j, "discard", DiscardPolicy::Old);
   c.storage = enum_of(kStorage, j, "storage", StorageType::File);
-  c.replicas = static_cast<int>(get_i64(j, "num_replicas", 1));
+  c.replicas = get_int(j, "num_replicas", 1);
   c.no_ack = get_bool(j, "no_ack");
   c.duplicate_window = std::chrono::nanoseconds(get_i64(j, "duplicate_window"));
   c.sealed = get_bool(j, "sealed");
@@ -146,7 +159,7 @@ ConsumerConfig consumer_config_from_json(const json& j) {
   c.max_batch = get_i64(j, "max_batch");
   c.max_expires = std::chrono::nanoseconds(get_i64(j, "max_expires"));
   c.inactive_threshold = std::chrono::nanoseconds(get_i64(j, "inactive_threshold"));
-  c.num_replicas = static_cast<int>(get_i64(j, "num_replicas"));
+  c.num_replicas = get_int(j, "num_replicas");
   c.mem_storage = get_bool(j, "mem_storage");
   c.dead_letter_stream = get_string(get_object(j, "dead_letter"), "stream");
   return c;
@@ -344,17 +357,20 @@ Result<StoredMsg> stored_msg_from_json(const nlohmann::json& j) {
   return out;
 }
 
+ApiError api_error_from_json(const nlohmann::json& e) {
+  ApiError err;
+  err.code = get_int(e, "code");
+  err.err_code = get_int(e, "err_code");
+  err.description = get_string(e, "description");
+  if (err.description.empty()) err.description = "unknown error";
+  return err;
+}
+
 Result<PubAck> pub_ack_from_json(std::string_view text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object())
     return make_error(ErrorCode::ProtocolError, "the publish ack is not a JSON object");
-  if (auto e = j.find("error"); e != j.end() && e->is_object()) {
-    ApiError err;
-    err.code = static_cast<int>(get_i64(*e, "code"));
-    err.err_code = static_cast<int>(get_i64(*e, "err_code"));
-    err.description = get_string(*e, "description");
-    return make_api_error(err);
-  }
+  if (auto e = j.find("error"); e != j.end() && e->is_object()) return make_api_error(api_error_from_json(*e));
   PubAck ack;
   ack.stream = get_string(j, "stream");
   // nats.go's rule (ErrInvalidJSAck): an ack must name its stream.

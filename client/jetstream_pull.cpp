@@ -37,7 +37,9 @@ int64_t to_ns(milliseconds d) { return std::chrono::duration_cast<nanoseconds>(d
 // already dropped. nats.go takes 10 ms off; 10% (10 ms .. 500 ms) also covers a loaded host.
 milliseconds request_expiry(milliseconds timeout) {
   milliseconds margin = std::clamp(timeout / 10, milliseconds(10), milliseconds(500));
-  if (timeout <= 2 * margin) return timeout / 2;
+  // At least 1 ms: a request without "expires" would wait on the server for ever and take the
+  // next message to an inbox nobody reads once this fetch returned.
+  if (timeout <= 2 * margin) return std::max(timeout / 2, milliseconds(1));
   return timeout - margin;
 }
 
@@ -275,6 +277,8 @@ struct ConsumeState {
   Clock::time_point last_heard{};  // GUARDED_BY(mu): last message or status on the inbox
   Clock::time_point last_pull{};   // GUARDED_BY(mu)
   Status last_error;               // GUARDED_BY(mu)
+  std::string conn_identity;       // GUARDED_BY(mu): identity_of(*conn) when last looked
+  bool saw_disconnected = false;   // GUARDED_BY(mu): a monitor tick found the connection down
   std::thread monitor;
   std::mutex join_mu;
 
@@ -284,6 +288,37 @@ struct ConsumeState {
   std::atomic<bool> stop_requested{false};
 
   ~ConsumeState() { stop(); }
+
+  // Every new connection to a server, a reconnect included, has a new (server_id, client_id).
+  static std::string identity_of(Connection& c) {
+    ServerInfo info = c.server_info();
+    return info.server_id + "/" + std::to_string(info.client_id);
+  }
+
+  enum class Link { Same, Replaced, Down };
+  // REQUIRES: mu held. Replaced when the connection was replaced since the last call: a
+  // reconnect drops the server's waiting pull requests without a word, so nothing we asked for
+  // will come (nats.go re-pulls on its reconnected event). The monitor's ticks see a reconnect
+  // as a changed identity, or as a tick that found the connection down (should a server hand
+  // out the same identity again). Down (no point pulling) while it is not connected; once it
+  // closed for good the consume halts with Closed.
+  Link check_link_locked() {
+    ConnectionStatus cs = conn->status();
+    if (cs == ConnectionStatus::Closed) {
+      last_error = make_error(ErrorCode::Closed, "consume from '" + next + "': the connection is closed");
+      halted = true;
+      return Link::Down;
+    }
+    if (cs != ConnectionStatus::Connected) {
+      saw_disconnected = saw_disconnected || cs == ConnectionStatus::Reconnecting;
+      return Link::Down;
+    }
+    std::string id = identity_of(*conn);
+    bool replaced = saw_disconnected || id != conn_identity;
+    saw_disconnected = false;
+    conn_identity = std::move(id);
+    return replaced ? Link::Replaced : Link::Same;
+  }
 
   // REQUIRES: mu held.
   void send_pull_locked(size_t n) {
@@ -371,13 +406,16 @@ struct ConsumeState {
     while (!stopped) {
       cv.wait_for(lock, tick, [&] { return stopped; });
       if (stopped || halted) continue;
+      Link link = check_link_locked();
+      if (link == Link::Down) continue;
+      bool reconnected = link == Link::Replaced;
       auto now = Clock::now();
       bool retry_due = retry_at != Clock::time_point{} && now >= retry_at;
       // A backlog on our side (a slow handler) is not silence from the server.
       bool quiet = sub.pending_msgs() == 0;
       bool heartbeats_missed = quiet && opts.heartbeat.count() > 0 && now - last_heard > 2 * opts.heartbeat;
       bool requests_lost = quiet && now - last_pull > lost_after && now - last_heard > lost_after - opts.expires;
-      if (requests_lost || heartbeats_missed) {
+      if (!reconnected && (requests_lost || heartbeats_missed)) {
         // Silence: either the connection lost our requests or the consumer is gone. Ask
         // (without the lock: the message thread must not wait on an API round trip).
         lock.unlock();
@@ -394,7 +432,7 @@ struct ConsumeState {
         }
         now = Clock::now();
       }
-      if (retry_due || heartbeats_missed || requests_lost) {
+      if (reconnected || retry_due || heartbeats_missed || requests_lost) {
         // Start over: whatever the server still holds for us is delivered and simply counted.
         retry_at = Clock::time_point{};
         outstanding = 0;
@@ -507,6 +545,7 @@ Result<ConsumeContext> PullConsumer::consume(std::function<void(JsMsg&)> handler
   cs->sub = std::move(*sub);
   {
     std::lock_guard lock(cs->mu);
+    cs->conn_identity = detail::ConsumeState::identity_of(*cs->conn);
     cs->last_heard = Clock::now();
     cs->send_pull_locked(opts.batch);
     if (!cs->last_error.is_ok()) {

@@ -2,6 +2,11 @@
 // dead-letter option, through tern::JetStream against a real server with JetStream on.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <climits>
+#include <cstdint>
+#include <future>
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -649,4 +654,161 @@ TEST_CASE("requests leave unset fields out, durations in nanoseconds, Tern's fie
   auto raw = next_request();
   CHECK(raw.subject == "$JS.API.STREAM.CREATE.RAW");
   CHECK(raw.data == text);
+}
+
+// A stand-in for the JetStream API on a server without JetStream: answers each API subject with
+// canned text, so the client meets answers no real server sends.
+struct FakeApi {
+  tern::test::ServerProcess server;
+  std::unique_ptr<tern::Connection> responder, conn;
+  tern::Subscription sub;
+  std::map<std::string, std::string> answers;  // subject -> answer; set before any request
+
+  FakeApi() {
+    REQUIRE(server.start());
+    responder = tern::test::connect_or_fail(server.url());
+    conn = tern::test::connect_or_fail(server.url());
+  }
+  void start(const std::string& pattern = "$JS.API.>") {
+    auto s = responder->subscribe(pattern, [this](tern::Msg& m) {
+      auto it = answers.find(m.subject);
+      (void)responder->publish(m.reply, it == answers.end() ? "{}" : it->second);
+    });
+    REQUIRE(s.is_ok());
+    sub = std::move(*s);
+    REQUIRE(responder->flush(2s).is_ok());
+  }
+};
+
+// Regression: an "error" object whose fields had other types made json::value() throw out of
+// libtern; numbers past 64 bits (read as doubles) were converted with undefined behaviour.
+TEST_CASE("API answers of the wrong shape are errors not exceptions and huge numbers saturate", "[jetstream]") {
+  FakeApi api;
+  const std::string p = "$JS.API.";
+  api.answers[p + "STREAM.INFO.BADERR"] = R"({"error":{"code":"404","err_code":[10059],"description":7}})";
+  api.answers[p + "STREAM.INFO.HUGEERR"] = R"({"error":{"code":1e300,"err_code":-1e300,"description":"big"}})";
+  api.answers[p + "STREAM.INFO.HUGE"] =
+      R"({"config":{"name":"HUGE","max_msgs":1e300,"max_bytes":-1e300,"max_msg_size":99999999999,
+          "num_replicas":1e20,"max_age":18446744073709551615,"max_consumers":9223372036854775808,
+          "subjects":["a",5,null,"b"],"retention":7,"storage":"tape"},
+          "state":{"messages":1e30,"bytes":123456789012345678901234567890,"first_seq":-5,
+                   "last_seq":18446744073709551615,"num_deleted":-1e300,"consumer_count":-1e30}})";
+  api.answers[p + "STREAM.INFO.NOCONFIG"] = R"({"config":"x"})";
+  api.answers[p + "STREAM.INFO.ARRAY"] = R"([1,2,3])";
+  api.answers[p + "STREAM.INFO.TEXT"] = "not json";
+  api.answers[p + "STREAM.INFO.DEEP"] =
+      R"({"config":{"name":"DEEP","description":)" + std::string(100000, '[') + std::string(100000, ']') + "}}";
+  api.answers[p + "CONSUMER.INFO.S.C"] =
+      R"({"config":{"durable_name":5,"backoff":[1e300,"x",-1,2000000000],"ack_policy":7,"max_deliver":"3"},
+          "delivered":"x","ack_floor":{"stream_seq":1e300},"num_pending":"lots","num_ack_pending":1e19})";
+  api.answers[p + "INFO"] = R"({"memory":"x","limits":[],"api":{"total":-1,"errors":1.5e19}})";
+  api.answers[p + "STREAM.MSG.GET.S"] = R"({"message":{"subject":5,"seq":"x","data":"!!notbase64"}})";
+  api.answers[p + "STREAM.NAMES"] = R"({"total":"x","streams":[1,"A",null,{"a":1},"B"]})";
+  api.answers[p + "STREAM.LIST"] = R"({"total":1,"streams":[{"config":5}]})";
+  api.answers[p + "STREAM.DELETE.S"] = R"({"success":"yes"})";
+  api.answers[p + "STREAM.PURGE.S"] = R"({"success":true,"purged":-3})";
+  api.start();
+  JetStream js(*api.conn);
+
+  auto bad_err = js.stream_info("BADERR");
+  REQUIRE_FALSE(bad_err.is_ok());
+  require_api_error(bad_err.status(), 0, 0, "unknown error");
+
+  auto huge_err = js.stream_info("HUGEERR");
+  REQUIRE_FALSE(huge_err.is_ok());
+  CHECK(error_code(huge_err.status()) == ErrorCode::JetStreamApi);
+  CHECK(tern::api_error(huge_err.status())->description == "big");
+
+  auto huge = js.stream_info("HUGE");
+  INFO(describe(huge ? tern::Status::ok() : huge.status()));
+  REQUIRE(huge.is_ok());
+  CHECK(huge->config.max_msgs == INT64_MAX);
+  CHECK(huge->config.max_bytes == INT64_MIN);
+  CHECK(huge->config.max_msg_size == INT32_MAX);
+  CHECK(huge->config.replicas == INT32_MAX);
+  CHECK(huge->config.max_age.count() == INT64_MAX);
+  CHECK(huge->config.max_consumers == INT64_MAX);
+  CHECK(huge->config.subjects == std::vector<std::string>{"a", "b"});
+  CHECK(huge->config.retention == tern::RetentionPolicy::Limits);
+  CHECK(huge->config.storage == tern::StorageType::File);
+  CHECK(huge->state.messages == UINT64_MAX);
+  CHECK(huge->state.bytes == UINT64_MAX);
+  CHECK(huge->state.first_seq == 0);
+  CHECK(huge->state.last_seq == UINT64_MAX);
+  CHECK(huge->state.num_deleted == 0);
+  CHECK(huge->state.consumer_count == INT64_MIN);
+
+  for (const char* name : {"NOCONFIG", "ARRAY", "TEXT"}) {
+    INFO(name);
+    auto r = js.stream_info(name);
+    REQUIRE_FALSE(r.is_ok());
+    CHECK(error_code(r.status()) == ErrorCode::ProtocolError);
+  }
+  // 100000 levels of nesting: parsed and freed without recursion, a description of the wrong type.
+  auto deep = js.stream_info("DEEP");
+  REQUIRE(deep.is_ok());
+  CHECK(deep->config.name == "DEEP");
+  CHECK(deep->config.description.empty());
+
+  auto ci = js.consumer_info("S", "C");
+  REQUIRE(ci.is_ok());
+  CHECK(ci->config.durable_name.empty());
+  CHECK(ci->config.backoff == std::vector<std::chrono::nanoseconds>{std::chrono::nanoseconds(-1), 2s});
+  CHECK(ci->config.ack_policy == tern::AckPolicy::None);
+  CHECK(ci->config.max_deliver == 0);
+  CHECK(ci->delivered.stream_seq == 0);
+  CHECK(ci->num_pending == 0);
+  CHECK(ci->num_ack_pending == INT64_MAX);
+
+  auto acct = js.account_info();
+  REQUIRE(acct.is_ok());
+  CHECK(acct->memory == 0);
+  CHECK(acct->max_memory == -1);
+  CHECK(acct->api_total == 0);
+  CHECK(acct->api_errors == 15000000000000000000ULL);
+
+  auto msg = js.get_msg("S", 1);
+  REQUIRE_FALSE(msg.is_ok());
+  CHECK(error_code(msg.status()) == ErrorCode::ProtocolError);
+
+  auto names = js.stream_names();
+  REQUIRE(names.is_ok());
+  CHECK(*names == std::vector<std::string>{"A", "B"});
+  auto list = js.list_streams();
+  REQUIRE_FALSE(list.is_ok());
+  CHECK(error_code(list.status()) == ErrorCode::ProtocolError);
+  CHECK(error_code(js.delete_stream("S")) == ErrorCode::ProtocolError);
+  auto purged = js.purge_stream("S");
+  REQUIRE(purged.is_ok());
+  CHECK(*purged == 0);
+}
+
+TEST_CASE("publish acks of the wrong shape are errors not exceptions", "[jetstream]") {
+  FakeApi api;
+  // A "stream" that answers publishes on pub.<kind> with canned acks.
+  api.answers["pub.badtypes"] = R"({"stream":5,"seq":"x"})";
+  api.answers["pub.baderr"] = R"({"error":{"code":"x","err_code":{},"description":[]}})";
+  api.answers["pub.hugeseq"] = R"({"stream":"S","seq":1e30,"duplicate":"yes"})";
+  api.start("pub.*");
+  JetStream js(*api.conn);
+
+  auto bad_types = js.publish("pub.badtypes", "x");
+  REQUIRE_FALSE(bad_types.is_ok());
+  CHECK(error_code(bad_types.status()) == ErrorCode::ProtocolError);
+
+  auto bad_err = js.publish("pub.baderr", "x");
+  REQUIRE_FALSE(bad_err.is_ok());
+  require_api_error(bad_err.status(), 0, 0, "unknown error");
+
+  auto huge = js.publish("pub.hugeseq", "x");
+  REQUIRE(huge.is_ok());
+  CHECK(huge->seq == UINT64_MAX);
+  CHECK_FALSE(huge->duplicate);
+
+  auto fut = js.publish_async(tern::Msg("pub.baderr", "x"));
+  REQUIRE(fut.is_ok());
+  REQUIRE(fut->wait_for(2s) == std::future_status::ready);
+  auto async_err = fut->get();
+  REQUIRE_FALSE(async_err.is_ok());
+  require_api_error(async_err.status(), 0, 0, "unknown error");
 }

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <future>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -353,4 +355,76 @@ TEST_CASE("destroying the JetStream completes outstanding async publishes with C
   auto ack = js2.publish("s.x", "ok");
   REQUIRE(ack.is_ok());
   CHECK(ack->seq == 1);
+}
+
+// Regression: ~JetStream returned while an ack handler was still running on the message thread,
+// so a handler that used its JetStream (publish_async from an ack handler) used a destroyed one.
+TEST_CASE("destroying the JetStream waits for an ack handler running on the message thread", "[jetstream]") {
+  tern::test::JetStreamServer server;
+  auto conn = tern::test::connect_or_fail(server.url());
+  auto js = std::make_unique<JetStream>(*conn);
+  add_stream(*js, "S", {"s.>"});
+  JetStream* raw = js.get();
+
+  tern::test::Signal sig;
+  bool acked = false, in_handler = false, destroyed = false, saw_destroyed = false, handler_done = false;
+  tern::Status again;
+  REQUIRE(js->publish_async(Msg("s.x", "1"), {}, [&](const Msg&, const Result<PubAck>& ack) {
+              sig.update([&] {
+                acked = ack.is_ok();
+                in_handler = true;
+              });
+              // The destroying thread must wait for us: it cannot have finished within this time.
+              sig.wait([&] { return destroyed; }, 300ms);
+              sig.update([&] { saw_destroyed = destroyed; });
+              // So the JetStream is still there to be used; it refuses, being closed.
+              if (!saw_destroyed)
+                again = raw->publish_async(Msg("s.x", "2"), {}, [](const Msg&, const Result<PubAck>&) {});
+              sig.update([&] { handler_done = true; });
+            }).is_ok());
+  REQUIRE(sig.wait([&] { return in_handler; }));
+  js.reset();
+  sig.update([&] { destroyed = true; });
+  std::lock_guard lock(sig.mutex());
+  CHECK(acked);
+  CHECK(handler_done);
+  CHECK_FALSE(saw_destroyed);
+  CHECK(error_code(again) == ErrorCode::Closed);
+}
+
+TEST_CASE("an ack handler may publish_async again and destroy its JetStream", "[jetstream]") {
+  tern::test::JetStreamServer server;
+  auto conn = tern::test::connect_or_fail(server.url());
+  auto js = std::make_unique<JetStream>(*conn);
+  add_stream(*js, "S", {"s.>"});
+
+  // A chain: each ack publishes the next message from the message thread; the last one
+  // destroys the JetStream from inside its own handler.
+  // (Catch2 assertions are not thread-safe: the handler only records, the test thread checks.)
+  tern::test::Signal sig;
+  int acked = 0, failures = 0;
+  bool destroyed = false;
+  std::function<void(const Msg&, const Result<PubAck>&)> chain = [&](const Msg&, const Result<PubAck>& ack) {
+    int n = 0;
+    sig.update([&] {
+      n = ++acked;
+      failures += !ack.is_ok();
+    });
+    if (n < 20) {
+      tern::Status st = js->publish_async(Msg("s.x", std::to_string(n)), {}, chain);
+      sig.update([&] { failures += !st.is_ok(); });
+    } else {
+      js.reset();  // from its own handler: does not wait for itself
+      sig.update([&] { destroyed = true; });
+    }
+  };
+  REQUIRE(js->publish_async(Msg("s.x", "0"), {}, chain).is_ok());
+  REQUIRE(sig.wait([&] { return destroyed; }));
+  std::lock_guard lock(sig.mutex());
+  CHECK(acked == 20);
+  CHECK(failures == 0);
+  JetStream check(*conn);
+  auto info = check.stream_info("S");
+  REQUIRE(info.is_ok());
+  CHECK(info->state.messages == 20);
 }

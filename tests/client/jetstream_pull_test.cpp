@@ -3,9 +3,12 @@
 // request expiry and heartbeats, deleted consumers, and ack-subject metadata.
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include "tern/jetstream.h"
@@ -517,12 +520,11 @@ TEST_CASE("consume on a consumer that no longer exists says so in last_error", "
 TEST_CASE("consume's handler may stop it; no handler runs after stop() returns", "[jetstream][pull][consume]") {
   Fixture f;
   auto pc = f.durable("worker");
-  f.publish(50);
   std::atomic<int> calls{0};
   std::atomic<bool> in_handler{false};
   std::atomic<bool> after_stop{false};
+  std::atomic<bool> ran_after_stop{false};
   tern::ConsumeContext ctx;
-  std::mutex ctx_mu;
   tern::test::Signal stopped;
   bool done = false;
   tern::ConsumeOptions opts;
@@ -530,10 +532,9 @@ TEST_CASE("consume's handler may stop it; no handler runs after stop() returns",
   auto r = pc.consume(
       [&](JsMsg& m) {
         in_handler = true;
-        if (after_stop) FAIL_CHECK("handler ran after stop() returned");
+        if (after_stop) ran_after_stop = true;
         (void)m.ack();
         if (++calls == 5) {
-          std::lock_guard lock(ctx_mu);
           ctx.stop();  // from inside the handler: returns without waiting for itself
           stopped.update([&] { done = true; });
         }
@@ -541,19 +542,16 @@ TEST_CASE("consume's handler may stop it; no handler runs after stop() returns",
       },
       opts);
   REQUIRE(r.is_ok());
-  {
-    std::lock_guard lock(ctx_mu);
-    ctx = std::move(*r);
-  }
+  ctx = std::move(*r);
+  // Published only now, so that no handler runs before ctx is set (the 5th call stops it).
+  f.publish(50);
   REQUIRE(stopped.wait([&] { return done; }));
-  {
-    std::lock_guard lock(ctx_mu);
-    ctx.stop();  // again, from this thread: waits for the handler that called the first stop()
-    CHECK(!in_handler);
-    after_stop = true;
-  }
+  ctx.stop();  // again, from this thread: waits for the handler that called the first stop()
+  CHECK(!in_handler);
+  after_stop = true;
   CHECK(calls == 5);
   CHECK(ctx.delivered() == 5);
+  CHECK_FALSE(ran_after_stop);
 }
 
 TEST_CASE("parse_ack_subject reads both ack subject forms and refuses anything else", "[jetstream][pull][unit]") {
@@ -612,4 +610,117 @@ TEST_CASE("an empty PullConsumer refuses every call", "[jetstream][pull][unit]")
   ctx.stop();
   CHECK(ctx.delivered() == 0);
   CHECK(ctx.last_error().is_ok());
+}
+
+// Regression: a reconnect drops the server's waiting pull requests silently, and consume only
+// noticed once a request had been quiet for expires + 25% (here 12.5 s; 37.5 s by default).
+TEST_CASE("consume pulls again at once after a reconnect", "[jetstream][pull][consume]") {
+  char tmpl[] = "/tmp/tern-client-js-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  std::string dir = tmpl;
+  struct RemoveDir {
+    std::string d;
+    ~RemoveDir() {
+      std::error_code ec;
+      std::filesystem::remove_all(d, ec);
+    }
+  } remove_dir{dir};
+  tern::test::FixedPortServer server(tern::test::free_port(), {"-js", "-sd", dir});
+  REQUIRE(server.start());
+  tern::test::Signal events;
+  int reconnects = 0;
+  auto copts = tern::test::fast_options(server.url());
+  copts.reconnected = [&](tern::Connection&) { events.update([&] { ++reconnects; }); };
+  auto conn = tern::test::connect_or_fail(server.url(), copts);
+  tern::JetStream js(*conn);
+  tern::StreamConfig sc;
+  sc.name = "ORDERS";
+  sc.subjects = {"orders.>"};
+  REQUIRE(js.add_stream(sc).is_ok());
+  tern::ConsumerConfig cc;
+  cc.durable_name = "worker";
+  REQUIRE(js.add_consumer("ORDERS", cc).is_ok());
+  auto pc = js.pull_consumer("ORDERS", "worker");
+  REQUIRE(pc.is_ok());
+
+  tern::test::Inbox got;
+  auto handler = got.handler();
+  tern::ConsumeOptions opts;
+  opts.batch = 10;
+  opts.expires = 10s;  // far beyond the test: only the reconnect can explain the silence
+  auto ctx = pc->consume(
+      [&](JsMsg& m) {
+        (void)m.ack();
+        handler(m.msg());
+      },
+      opts);
+  REQUIRE(ctx.is_ok());
+  REQUIRE(js.publish("orders.1", "before").is_ok());
+  REQUIRE(got.wait_for(1));
+  CHECK(tern::test::eventually([&] {
+    auto i = pc->info();
+    return i.is_ok() && i->num_waiting >= 1;
+  }));
+
+  server.stop();
+  REQUIRE(server.start());
+  REQUIRE(events.wait([&] { return reconnects == 1; }, 5s));
+  for (int i = 2; i <= 3; ++i) {
+    auto ack = js.publish("orders." + std::to_string(i), "after");
+    INFO((ack ? std::string("ok") : ack.status().message()));
+    REQUIRE(ack.is_ok());
+  }
+  REQUIRE(got.wait_for(3, 2s));
+  CHECK(ctx->last_error().is_ok());
+  CHECK(ctx->delivered() == 3);
+  ctx->stop();
+}
+
+// Regression: once the connection closed, last_error() stayed ok until the lost-request check
+// (expires + 25%) tried to pull again.
+TEST_CASE("consume reports Closed soon after its connection closes", "[jetstream][pull][consume]") {
+  Fixture f;
+  auto pc = f.durable("worker");
+  tern::ConsumeOptions opts;
+  opts.expires = 10s;
+  auto ctx = pc.consume([](JsMsg&) {}, opts);
+  REQUIRE(ctx.is_ok());
+  CHECK(tern::test::eventually([&] { return f.info(pc).num_waiting >= 1; }));
+  f.conn->close();
+  CHECK(tern::test::eventually([&] { return error_code(ctx->last_error()) == ErrorCode::Closed; }, 2s));
+  INFO(ctx->last_error().message());
+  ctx->stop();
+}
+
+// jetstream.h: API calls, fetch and ack_sync are answered on the I/O thread, so a consume
+// handler (on the message thread) may make them.
+TEST_CASE("a consume handler may call stream_info and fetch and ack_sync", "[jetstream][pull][consume]") {
+  Fixture f;
+  auto pc = f.durable("worker");
+  auto other = f.durable("other");
+  f.publish(3);
+  tern::test::Signal sig;
+  int infos = 0, acks = 0, fetched = 0, calls = 0;
+  auto ctx = pc.consume([&](JsMsg& m) {
+    auto info = f.js.stream_info("ORDERS");
+    tern::Status acked = m.ack_sync(2s);
+    auto more = other.fetch(1, 1s);
+    if (more) (void)more->front().ack();
+    sig.update([&] {
+      ++calls;
+      infos += info.is_ok() && info->state.messages == 3;
+      acks += acked.is_ok();
+      fetched += more.is_ok() && more->size() == 1;
+    });
+  });
+  REQUIRE(ctx.is_ok());
+  REQUIRE(sig.wait([&] { return calls == 3; }, 5s));
+  ctx->stop();
+  std::lock_guard lock(sig.mutex());
+  CHECK(infos == 3);
+  CHECK(acks == 3);
+  CHECK(fetched == 3);
+  auto i = f.info(pc);
+  CHECK(i.ack_floor.stream_seq == 3);
+  CHECK(i.num_ack_pending == 0);
 }

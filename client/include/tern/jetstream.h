@@ -19,10 +19,12 @@
 // description (NATS's numbers, e.g. 10059 "stream not found"). A publish no stream captures
 // is ErrorCode::NoResponders. Other errors are the Connection's (Timeout, Closed, ...).
 //
-// Threads. A JetStream object may be used from several threads at once. Blocking calls
-// (everything but publish_async with room in the window, and the JsMsg acks without
-// "_sync") must not be made from a subscription handler of the same connection, where the
-// answer could never be delivered; consume() callbacks may ack, nak, in_progress and term.
+// Threads. A JetStream object may be used from several threads at once. Its API calls, sync
+// publishes, fetch/next and ack_sync may be made from a subscription handler, a consume()
+// callback or a PubAckHandler: their answers are matched on the connection's I/O thread (the
+// connection's other handlers wait meanwhile). What waits for publish acks cannot progress on
+// the message thread, which is where the acks are delivered: there, publish_async() with a full
+// window waits out its timeout, and publish_async_complete() its own.
 //
 // Lifetime. The Connection must outlive the JetStream object, and every PullConsumer,
 // ConsumeContext and JsMsg made from it.
@@ -290,7 +292,7 @@ class JsMsg {
 
 struct FetchOptions {
   size_t max_bytes = 0;   // 0: no byte limit
-  bool no_wait = false;   // answer at once with what is there (404 when nothing)
+  bool no_wait = false;   // answer at once with what is there (nothing there: Timeout at once)
   std::chrono::milliseconds heartbeat{0};
 };
 
@@ -314,7 +316,8 @@ class ConsumeContext {
   // so no handler runs after stop() returns.
   void stop();
   uint64_t delivered() const;  // messages handed to the callback so far
-  // The last error the consume loop met (a 409 consumer deleted, a lost connection...); ok if none.
+  // The last error the consume loop met (a 409 consumer deleted, ErrorCode::Closed once the
+  // connection closed, ...); ok if none. After a reconnect the consume pulls again by itself.
   Status last_error() const;
 
  private:
@@ -357,7 +360,10 @@ class PullConsumer {
 class JetStream {
  public:
   explicit JetStream(Connection& conn, JetStreamOptions opts = {});
-  ~JetStream();  // waits for nothing: outstanding async publishes complete with Closed
+  // Outstanding async publishes complete with Closed (on this thread). Waits for a PubAckHandler
+  // (or timeout completion) already running on another thread to return, so none runs after
+  // the JetStream is gone; one may destroy the JetStream from its own handler.
+  ~JetStream();
   JetStream(const JetStream&) = delete;
   JetStream& operator=(const JetStream&) = delete;
 
