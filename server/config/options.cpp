@@ -13,6 +13,7 @@
 
 #include "proto/subject.h"
 #include "server/config/conf_parser.h"
+#include "server/config/go_duration.h"
 
 namespace tern::server {
 namespace {
@@ -54,58 +55,11 @@ std::string describe(const ConfValue& v) {
   return v.text;
 }
 
-// ---- Go's time.ParseDuration, which nats-server reads durations with: "1h30m", "2.5s", "500ms".
-
-std::optional<std::chrono::nanoseconds> parse_go_duration(std::string_view s) {
-  bool negative = false;
-  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
-    negative = s[0] == '-';
-    s.remove_prefix(1);
-  }
-  if (s == "0") return std::chrono::nanoseconds(0);
-  if (s.empty()) return std::nullopt;
-  static constexpr struct {
-    std::string_view name;
-    uint64_t nanos;
-  } kUnits[] = {{"ns", 1},       {"us", 1000},      {"\xC2\xB5s", 1000}, {"\xCE\xBCs", 1000},
-                {"ms", 1000000}, {"s", 1000000000}, {"m", 60000000000},  {"h", 3600000000000}};
-  constexpr uint64_t kLimit = uint64_t{1} << 63;
-  uint64_t total = 0;
-  while (!s.empty()) {
-    auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
-    uint64_t whole = 0;
-    size_t i = 0;
-    for (; i < s.size() && is_digit(s[i]); ++i) {
-      if (whole > kLimit / 10) return std::nullopt;
-      whole = whole * 10 + static_cast<uint64_t>(s[i] - '0');
-    }
-    bool has_whole = i > 0;
-    double fraction = 0, scale = 1;
-    bool has_fraction = false;
-    if (i < s.size() && s[i] == '.') {
-      for (++i; i < s.size() && is_digit(s[i]); ++i) {
-        fraction = fraction * 10 + (s[i] - '0');
-        scale *= 10;
-        has_fraction = true;
-      }
-    }
-    if (!has_whole && !has_fraction) return std::nullopt;
-    size_t unit_start = i;
-    while (i < s.size() && s[i] != '.' && !is_digit(s[i])) ++i;
-    std::string_view unit = s.substr(unit_start, i - unit_start);
-    s.remove_prefix(i);
-    const uint64_t* nanos = nullptr;
-    for (const auto& u : kUnits) {
-      if (u.name == unit) nanos = &u.nanos;
-    }
-    if (nanos == nullptr) return std::nullopt;  // missing or unknown unit
-    uint64_t part = 0;
-    if (__builtin_mul_overflow(whole, *nanos, &part)) return std::nullopt;
-    part += static_cast<uint64_t>(fraction * (static_cast<double>(*nanos) / scale));
-    if (__builtin_add_overflow(total, part, &total) || total > kLimit - 1) return std::nullopt;
-  }
-  auto n = static_cast<int64_t>(total);
-  return std::chrono::nanoseconds(negative ? -n : n);
+// Durations in the config file are Go's ("1h30m", "2.5s", "500ms"), as nats-server reads them.
+std::optional<std::chrono::nanoseconds> parse_duration(std::string_view s) {
+  auto ns = parse_go_duration(s);
+  if (!ns) return std::nullopt;
+  return std::chrono::nanoseconds(*ns);
 }
 
 // ---- Range rules, shared by the file loader (which adds file:line) and validate().
@@ -118,7 +72,7 @@ std::optional<std::string> out_of_range(std::string_view key, int64_t value, int
 
 std::optional<std::string> check_sync_interval(const std::string& value) {
   if (value == "always") return std::nullopt;
-  auto d = parse_go_duration(value);
+  auto d = parse_duration(value);
   if (d && d->count() > 0) return std::nullopt;
   return "jetstream.sync_interval: expected \"always\" or a positive duration such as \"2m\", got " + quoted(value);
 }
@@ -202,7 +156,7 @@ Result<int64_t> get_storage_size(const ConfEntry& e) {
 Result<Millis> get_duration(const ConfEntry& e, std::vector<std::string>& warnings) {
   const ConfValue& v = e.value;
   if (v.is_string()) {
-    auto d = parse_go_duration(v.as_string());
+    auto d = parse_duration(v.as_string());
     if (!d) return type_error(e, "a duration such as \"2m\" or \"10s\"");
     return std::chrono::duration_cast<Millis>(*d);
   }
@@ -427,7 +381,7 @@ class ConfigLoader {
     } else if (e.value.is_float()) {
       seconds = e.value.as_float();
     } else if (e.value.is_string()) {
-      auto d = parse_go_duration(e.value.as_string());
+      auto d = parse_duration(e.value.as_string());
       if (!d) return type_error(e, "seconds or a duration such as \"2s\"");
       seconds = std::chrono::duration<double>(*d).count();
     } else {

@@ -17,6 +17,7 @@
 
 #include "proto/subject.h"
 #include "proto/wire_errors.h"
+#include "server/config/go_duration.h"
 #include "server/monitor/prometheus.h"
 #include "server/stream/stream.h"
 
@@ -36,19 +37,6 @@ const char* const kSortOptions[] = {"cid",        "start", "subs", "pending", "m
                                     "bytes_to",   "bytes_from", "last", "idle", "uptime", "stop", "reason"};
 
 // ---- Go-compatible formatting -----------------------------------------------------------
-
-// "1.5" from (15, 1 digit): v / 10^digits with the fraction's trailing zeros trimmed.
-std::string fixed_trimmed(uint64_t v, int digits) {
-  uint64_t scale = 1;
-  for (int i = 0; i < digits; ++i) scale *= 10;
-  std::string out = std::to_string(v / scale);
-  uint64_t frac = v % scale;
-  if (frac == 0) return out;
-  std::string f = std::to_string(frac);
-  f.insert(0, static_cast<size_t>(digits) - f.size(), '0');
-  while (!f.empty() && f.back() == '0') f.pop_back();
-  return out + "." + f;
-}
 
 // A number as Go's encoding/json writes a float64 that holds a whole value: without ".0".
 ojson go_float(double v) {
@@ -124,22 +112,6 @@ double cpu_seconds() {
 }
 
 }  // namespace
-
-std::string go_duration(int64_t ns) {
-  if (ns == 0) return "0s";
-  std::string sign = ns < 0 ? "-" : "";
-  uint64_t u = ns < 0 ? static_cast<uint64_t>(-(ns + 1)) + 1 : static_cast<uint64_t>(ns);
-  if (u < 1000) return sign + std::to_string(u) + "ns";
-  if (u < 1'000'000) return sign + fixed_trimmed(u, 3) + "µs";
-  if (u < 1'000'000'000) return sign + fixed_trimmed(u, 6) + "ms";
-  uint64_t secs_ns = u % 60'000'000'000ull;
-  uint64_t mins = u / 60'000'000'000ull;
-  std::string out = fixed_trimmed(secs_ns, 9) + "s";
-  if (mins == 0) return sign + out;
-  out = std::to_string(mins % 60) + "m" + out;
-  if (mins >= 60) out = std::to_string(mins / 60) + "h" + out;
-  return sign + out;
-}
 
 std::string nats_uptime(int64_t ns) {
   int64_t tsecs = std::max<int64_t>(ns, 0) / 1'000'000'000;
@@ -390,7 +362,7 @@ struct Monitor::Impl {
       ci["port"] = m.port;
       ci["start"] = time_json(m.start_ns);
       ci["last_activity"] = time_json(m.last_activity_ns);
-      ci["rtt"] = go_duration(static_cast<int64_t>(m.rtt_ns));
+      ci["rtt"] = go_duration_string(static_cast<int64_t>(m.rtt_ns));
       ci["uptime"] = nats_uptime(snap->now_ns - m.start_ns);
       ci["idle"] = nats_uptime(snap->now_ns - m.last_activity_ns);
       ci["pending_bytes"] = m.pending;

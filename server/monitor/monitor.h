@@ -153,8 +153,6 @@ class Monitor {
   int port_ = 0;
 };
 
-// Go's time.Duration.String(): "0s", "512ns", "1.5µs", "2.25ms", "1m30.5s", "1h2m3s".
-std::string go_duration(int64_t ns);
 // nats-server's myUptime(): whole seconds as "1y2d3h4m5s", leading zero units left out.
 std::string nats_uptime(int64_t ns);
 

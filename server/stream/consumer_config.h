@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/config/go_duration.h"
 #include "server/stream/api_errors.h"
 #include "server/stream/stream_config.h"
 
@@ -94,9 +95,5 @@ nlohmann::ordered_json consumer_config_json(const ConsumerConfig& cfg);
 // fraction dropped, "Z" for offset 0. Stream and consumer timestamps use it with offset 0.
 std::string format_rfc3339_ns(int64_t ns, int32_t offset_s);
 
-// Go's time.Duration String() ("5s", "1.5s", "100ms", "1m30s"): 409 Exceeded MaxRequestExpires.
-std::string go_duration_string(int64_t ns);
-// Parses a Go duration ("1.5s", "300ms", "2m"); nullopt when it is not one (-NAK <duration>).
-std::optional<int64_t> parse_go_duration(std::string_view text);
 
 }  // namespace tern::server

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "server/config/go_duration.h"
 #include "server/monitor/monitor.h"
 #include "server/monitor/prometheus.h"
 
@@ -78,15 +79,15 @@ TEST_CASE("prometheus: a histogram has cumulative buckets, +Inf, _sum and _count
         "h_count{stream=\"S\"} 0\n");
 }
 
-TEST_CASE("monitor: Go duration strings", "[monitor]") {
-  CHECK(go_duration(0) == "0s");
-  CHECK(go_duration(512) == "512ns");
-  CHECK(go_duration(1500) == "1.5µs");
-  CHECK(go_duration(2'250'000) == "2.25ms");
-  CHECK(go_duration(1'000'000'000) == "1s");
-  CHECK(go_duration(90'500'000'000) == "1m30.5s");
-  CHECK(go_duration(3'723'000'000'000) == "1h2m3s");
-  CHECK(go_duration(-1500) == "-1.5µs");
+TEST_CASE("monitor: Go duration strings (connz rtt) and nats uptimes", "[monitor]") {
+  CHECK(go_duration_string(0) == "0s");
+  CHECK(go_duration_string(512) == "512ns");
+  CHECK(go_duration_string(1500) == "1.5µs");
+  CHECK(go_duration_string(2'250'000) == "2.25ms");
+  CHECK(go_duration_string(1'000'000'000) == "1s");
+  CHECK(go_duration_string(90'500'000'000) == "1m30.5s");
+  CHECK(go_duration_string(3'723'000'000'000) == "1h2m3s");
+  CHECK(go_duration_string(-1500) == "-1.5µs");
   CHECK(nats_uptime(0) == "0s");
   CHECK(nats_uptime(62'900'000'000) == "1m2s");
   CHECK(nats_uptime(3'600'000'000'000) == "1h0m0s");
