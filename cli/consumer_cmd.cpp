@@ -5,8 +5,6 @@
 // next pulls with libtern's PullConsumer and acks with ack_sync, so that once the command has
 // exited the server has the acks.
 
-#include <algorithm>
-
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/js_common.h"
@@ -156,17 +154,6 @@ void print_consumer_info(const ojson& info) {
   f.print();
 }
 
-int show_consumer_answer(const std::string& text, bool as_json, const std::string& what) {
-  auto info = parse_answer(text);
-  if (!info) return fail_api(what, info.status());
-  if (as_json) {
-    print_json(*info);
-  } else {
-    print_consumer_info(*info);
-  }
-  return kExitOk;
-}
-
 }  // namespace
 
 int run_consumer_add(const std::vector<std::string>& args) {
@@ -209,15 +196,7 @@ int run_consumer_add(const std::vector<std::string>& args) {
   if (auto code = parser.parse(args, cl)) return *code;
   const std::string& stream = cl.positional[0];
   ojson cfg = ojson::object();
-  if (cl.options.count("config") != 0) {
-    const std::string path = cl.options["config"].as<std::string>();
-    auto text = read_file(path);
-    if (!text) return fail(kExitUsage, parser.name() + ": --config: " + text.status().message());
-    cfg = ojson::parse(*text, nullptr, false);
-    if (cfg.is_discarded() || !cfg.is_object()) {
-      return fail(kExitUsage, parser.name() + ": --config: " + path + " does not hold a JSON object");
-    }
-  }
+  if (auto code = load_config_file(parser, cl.options, cfg)) return *code;
   std::string name = cl.positional.size() > 1 ? cl.positional[1] : json_str(cfg, "durable_name");
   if (name.empty()) name = json_str(cfg, "name");
   if (name.empty()) {
@@ -235,11 +214,9 @@ int run_consumer_add(const std::vector<std::string>& args) {
 
   auto s = connect_js(cl);
   if (!s) return fail(kExitFailure, s.status().message());
-  const std::string what = "consumer add " + stream + " " + name;
   ojson req = {{"stream_name", stream}, {"config", cfg}};
-  auto answer = s->js->api_request("CONSUMER.CREATE." + stream + "." + name, req.dump());
-  if (!answer) return fail_api(what, answer.status());
-  return show_consumer_answer(*answer, cl.options.count("json") != 0, what);
+  return request_and_show(*s->js, "CONSUMER.CREATE." + stream + "." + name, req.dump(), cl.options.count("json") != 0,
+                          "consumer add " + stream + " " + name, print_consumer_info);
 }
 
 int run_consumer_info(const std::vector<std::string>& args) {
@@ -251,53 +228,33 @@ int run_consumer_info(const std::vector<std::string>& args) {
   const std::string& name = cl.positional[1];
   auto s = connect_js(cl);
   if (!s) return fail(kExitFailure, s.status().message());
-  const std::string what = "consumer info " + stream + " " + name;
-  auto answer = s->js->api_request("CONSUMER.INFO." + stream + "." + name, "");
-  if (!answer) return fail_api(what, answer.status());
-  return show_consumer_answer(*answer, cl.options.count("json") != 0, what);
+  return request_and_show(*s->js, "CONSUMER.INFO." + stream + "." + name, "", cl.options.count("json") != 0,
+                          "consumer info " + stream + " " + name, print_consumer_info);
 }
 
 int run_consumer_ls(const std::vector<std::string>& args) {
   CommandParser parser(args[0], "Lists a stream's consumers, sorted by name.\n", "STREAM", 1, 1);
-  // clang-format off
-  parser.add_options()
-    ("n,names", "Prints only the names, one per line")
-    ("json", "Prints a JSON array: the consumer infos (with --names, the names)");
-  // clang-format on
+  add_ls_options(parser, "consumer");
   CommandLine cl;
   if (auto code = parser.parse(args, cl)) return *code;
   const std::string& stream = cl.positional[0];
-  const bool names_only = cl.options.count("names") != 0;
-  auto s = connect_js(cl);
-  if (!s) return fail(kExitFailure, s.status().message());
-  auto items = api_list(*s->js, (names_only ? "CONSUMER.NAMES." : "CONSUMER.LIST.") + stream, "consumers");
-  if (!items) return fail_api("consumer ls " + stream, items.status());
-  auto name_of = [&](const ojson& item) { return names_only ? item.get<std::string>() : json_str(item, "name"); };
-  std::sort(items->begin(), items->end(), [&](const ojson& a, const ojson& b) { return name_of(a) < name_of(b); });
-  if (cl.options.count("json") != 0) {
-    print_json(ojson(*items));
-    return kExitOk;
-  }
-  if (names_only) {
-    for (const ojson& item : *items) std::printf("%s\n", name_of(item).c_str());
-    return kExitOk;
-  }
-  if (items->empty()) {
-    std::printf("No consumers defined\n");
-    return kExitOk;
-  }
-  Table table({"Name", "Description", "Created", "Ack Pending", "Unprocessed", "Last Delivery"});
-  for (const ojson& info : *items) {
-    const ojson cfg = info.value("config", ojson::object());
-    const ojson delivered = info.value("delivered", ojson::object());
-    std::string last = json_str(delivered, "last_active");
-    table.add({json_str(info, "name"), json_str(cfg, "description"), human_time(json_str(info, "created"), "?"),
-               format_count(static_cast<double>(json_int(info, "num_ack_pending"))),
-               format_count(static_cast<double>(json_uint(info, "num_pending"))),
-               parse_rfc3339(last) ? human_age(last) + " ago" : "never"});
-  }
-  table.print();
-  return kExitOk;
+  return run_ls(cl, {.what = "consumer ls " + stream,
+                     .names_suffix = "CONSUMER.NAMES." + stream,
+                     .list_suffix = "CONSUMER.LIST." + stream,
+                     .key = "consumers",
+                     .none = "No consumers defined",
+                     .header = {"Name", "Description", "Created", "Ack Pending", "Unprocessed", "Last Delivery"},
+                     .name_of = [](const ojson& info) { return json_str(info, "name"); },
+                     .row = [](const ojson& info) -> std::vector<std::string> {
+                       const ojson cfg = info.value("config", ojson::object());
+                       const std::string last = json_str(info.value("delivered", ojson::object()), "last_active");
+                       return {json_str(info, "name"),
+                               json_str(cfg, "description"),
+                               human_time(json_str(info, "created"), "?"),
+                               format_count(static_cast<double>(json_int(info, "num_ack_pending"))),
+                               format_count(static_cast<double>(json_uint(info, "num_pending"))),
+                               parse_rfc3339(last) ? human_age(last) + " ago" : "never"};
+                     }});
 }
 
 int run_consumer_rm(const std::vector<std::string>& args) {
@@ -307,16 +264,9 @@ int run_consumer_rm(const std::vector<std::string>& args) {
   if (auto code = parser.parse(args, cl)) return *code;
   const std::string& stream = cl.positional[0];
   const std::string& name = cl.positional[1];
-  if (auto code = require_force(parser, cl.options, "Really delete consumer " + stream + " > " + name + "?")) {
-    return *code;
-  }
-  auto s = connect_js(cl);
-  if (!s) return fail(kExitFailure, s.status().message());
-  if (Status st = s->js->delete_consumer(stream, name); !st) {
-    return fail_api("consumer rm " + stream + " " + name, st);
-  }
-  std::printf("Deleted consumer %s > %s\n", stream.c_str(), name.c_str());
-  return kExitOk;
+  return run_confirmed(
+      parser, cl, "Really delete consumer " + stream + " > " + name + "?", "consumer rm " + stream + " " + name,
+      [&](JetStream& js) { return js.delete_consumer(stream, name); }, "Deleted consumer " + stream + " > " + name);
 }
 
 int run_consumer_next(const std::vector<std::string>& args) {
@@ -371,7 +321,9 @@ int run_consumer_next(const std::vector<std::string>& args) {
     if (left.count() <= 0) break;
     auto batch = pull->fetch(count - received, left);
     if (!batch) {
-      if (error_code(batch.status()) == ErrorCode::Timeout) break;
+      // libtern lets the pull request expire a little before `left` (so the server's answer
+      // arrives in time); keep asking until --wait has really passed.
+      if (error_code(batch.status()) == ErrorCode::Timeout) continue;
       return fail_api(what, batch.status());
     }
     for (JsMsg& m : *batch) {

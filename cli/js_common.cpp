@@ -114,6 +114,82 @@ void print_json(const ojson& j) {
   std::fflush(stdout);
 }
 
+int show_answer(const std::string& text, bool as_json, const std::string& what,
+                const std::function<void(const ojson&)>& print_human) {
+  auto info = parse_answer(text);
+  if (!info) return fail_api(what, info.status());
+  if (as_json) {
+    print_json(*info);
+  } else {
+    print_human(*info);
+  }
+  return kExitOk;
+}
+
+int request_and_show(JetStream& js, const std::string& suffix, const std::string& body, bool as_json,
+                     const std::string& what, const std::function<void(const ojson&)>& print_human) {
+  auto answer = js.api_request(suffix, body);
+  if (!answer) return fail_api(what, answer.status());
+  return show_answer(*answer, as_json, what, print_human);
+}
+
+std::optional<int> load_config_file(const CommandParser& parser, const cxxopts::ParseResult& o, ojson& cfg) {
+  if (o.count("config") == 0) return std::nullopt;
+  const std::string path = o["config"].as<std::string>();
+  auto text = read_file(path);
+  if (!text) return fail(kExitUsage, parser.name() + ": --config: " + text.status().message());
+  ojson j = ojson::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return fail(kExitUsage, parser.name() + ": --config: " + path + " does not hold a JSON object");
+  }
+  cfg = std::move(j);
+  return std::nullopt;
+}
+
+void add_ls_options(CommandParser& parser, const std::string& noun) {
+  // clang-format off
+  parser.add_options()
+    ("n,names", "Prints only the names, one per line")
+    ("json", "Prints a JSON array: the " + noun + " infos (with --names, the names)");
+  // clang-format on
+}
+
+int run_ls(const CommandLine& cl, const ListSpec& spec) {
+  const bool names_only = cl.options.count("names") != 0;
+  auto s = connect_js(cl);
+  if (!s) return fail(kExitFailure, s.status().message());
+  auto items = api_list(*s->js, names_only ? spec.names_suffix : spec.list_suffix, spec.key);
+  if (!items) return fail_api(spec.what, items.status());
+  auto name_of = [&](const ojson& item) { return names_only ? item.get<std::string>() : spec.name_of(item); };
+  std::sort(items->begin(), items->end(), [&](const ojson& a, const ojson& b) { return name_of(a) < name_of(b); });
+  if (cl.options.count("json") != 0) {
+    print_json(ojson(*items));
+    return kExitOk;
+  }
+  if (names_only) {
+    for (const ojson& item : *items) std::printf("%s\n", name_of(item).c_str());
+    return kExitOk;
+  }
+  if (items->empty()) {
+    std::printf("%s\n", spec.none.c_str());
+    return kExitOk;
+  }
+  Table table(spec.header);
+  for (const ojson& info : *items) table.add(spec.row(info));
+  table.print();
+  return kExitOk;
+}
+
+int run_confirmed(const CommandParser& parser, const CommandLine& cl, const std::string& question,
+                  const std::string& what, const std::function<Status(JetStream&)>& action, const std::string& done) {
+  if (auto code = require_force(parser, cl.options, question)) return *code;
+  auto s = connect_js(cl);
+  if (!s) return fail(kExitFailure, s.status().message());
+  if (Status st = action(*s->js); !st) return fail_api(what, st);
+  std::printf("%s\n", done.c_str());
+  return kExitOk;
+}
+
 Result<std::chrono::nanoseconds> parse_js_duration(std::string_view text) {
   // Peel off the d/w/y parts, which Go's syntax lacks; the rest is parse_duration's.
   auto bad = [&] {
@@ -199,6 +275,11 @@ std::string human_bytes(uint64_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, v < 10 ? "%.1f %s" : "%.0f %s", v, kUnits[unit]);
   return buf;
+}
+
+std::string human_bytes_exact(uint64_t bytes) {
+  if (bytes < 1024) return human_bytes(bytes);
+  return human_bytes(bytes) + " (" + format_count(static_cast<double>(bytes)) + " bytes)";
 }
 
 std::string human_duration(std::chrono::nanoseconds d) {

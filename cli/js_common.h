@@ -1,7 +1,8 @@
 #pragma once
 // What the JetStream commands (stream, consumer, dlq) share: connecting with a JetStream
-// context, printing API errors and the server's JSON, the nats CLI's duration and size syntax,
-// human sizes, durations and times, "Label: value" blocks and tables.
+// context, printing API errors and the server's JSON, info answers, ls and confirmed rm, the
+// nats CLI's duration and size syntax, human sizes (server info and report use them too),
+// durations and times, "Label: value" blocks and tables.
 //
 // The commands print from the server's own JSON answers (kept in key order with ordered_json),
 // so `--json` shows exactly what the server said and the human output never lags behind a
@@ -9,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -51,6 +53,39 @@ Result<ojson> parse_answer(const std::string& text);
 // Writes one JSON document (indented) and a newline to stdout.
 void print_json(const ojson& j);
 
+// Prints an info answer (STREAM.INFO, CONSUMER.CREATE, ...) as the server's JSON or, unless
+// `as_json`, with `print_human`; errors (also an answer that is not JSON) start with `what`.
+int show_answer(const std::string& text, bool as_json, const std::string& what,
+                const std::function<void(const ojson&)>& print_human);
+// Sends an API request and shows its answer as show_answer() does.
+int request_and_show(JetStream& js, const std::string& suffix, const std::string& body, bool as_json,
+                     const std::string& what, const std::function<void(const ojson&)>& print_human);
+
+// For --config: the JSON object in the file replaces `cfg`; nothing happens without --config.
+// Returns the usage-error exit code when the file is unreadable or holds no JSON object.
+std::optional<int> load_config_file(const CommandParser& parser, const cxxopts::ParseResult& o, ojson& cfg);
+
+// `ls` of streams or of consumers: the items of a paged list answer, sorted by name, printed as
+// a table, as bare names (--names) or as a JSON array (--json).
+struct ListSpec {
+  std::string what;          // starts error lines: "stream ls"
+  std::string names_suffix;  // the API request for --names: "STREAM.NAMES"
+  std::string list_suffix;   // and for the infos: "STREAM.LIST"
+  const char* key;           // the answer's array: "streams"
+  std::string none;          // printed when there are none: "No streams defined"
+  std::vector<std::string> header;
+  std::function<std::string(const ojson&)> name_of;           // an info's name
+  std::function<std::vector<std::string>(const ojson&)> row;  // an info's table row
+};
+// Adds --names and --json; `noun` is what is listed: "stream".
+void add_ls_options(CommandParser& parser, const std::string& noun);
+int run_ls(const CommandLine& cl, const ListSpec& spec);
+
+// For rm: after require_force(), connects, runs `action` and prints `done`; an error starts
+// with `what`.
+int run_confirmed(const CommandParser& parser, const CommandLine& cl, const std::string& question,
+                  const std::string& what, const std::function<Status(JetStream&)>& action, const std::string& done);
+
 // Durations as the nats CLI takes them: Go's syntax (500ms, 1m30s, 2h) plus d (days),
 // w (weeks) and y (365 days): "1d", "1w2d", "1y". "0" is zero.
 Result<std::chrono::nanoseconds> parse_js_duration(std::string_view text);
@@ -62,6 +97,8 @@ Result<int64_t> parse_int(std::string_view text, bool allow_unlimited);
 
 // "517 B", "1.0 KiB", "12 MiB" (humanize.IBytes, as the nats CLI prints sizes).
 std::string human_bytes(uint64_t bytes);
+// "517 B", "1.5 KiB (1,536 bytes)": the human size and, from 1 KiB, the exact figure.
+std::string human_bytes_exact(uint64_t bytes);
 // "30s", "2m0s", "1h0m0s", "1d0h0m0s", "500ms" (Go's form, with days above 24 h).
 std::string human_duration(std::chrono::nanoseconds d);
 

@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/js_common.h"
 #include "cli/monitor_client.h"
 
 namespace tern::cli {
@@ -94,25 +95,6 @@ const json& arr(const json& doc, const char* key) {
   return it != doc.end() && it->is_array() ? *it : kEmpty;
 }
 
-// 1536 -> "1.5 KiB", as the nats CLI prints sizes (IEC units; one decimal below 10).
-std::string format_bytes(uint64_t n) {
-  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  if (n < 1024) return std::to_string(n) + " B";
-  double v = static_cast<double>(n);
-  size_t unit = 0;
-  while (v >= 1024 && unit + 1 < std::size(kUnits)) {
-    v /= 1024;
-    ++unit;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, v < 10 ? "%.1f %s" : "%.0f %s", v, kUnits[unit]);
-  return buf;
-}
-// "1.5 KiB (1,536 bytes)": the human size and the exact figure.
-std::string bytes_exact(uint64_t n) {
-  if (n < 1024) return std::to_string(n) + " B";
-  return format_bytes(n) + " (" + format_count(static_cast<double>(n)) + " bytes)";
-}
 std::string count(uint64_t n) { return format_count(static_cast<double>(n)); }
 
 // Go's time.Duration.String() for whole seconds and above ("2m0s", "1h0m0s"), which is how
@@ -199,7 +181,7 @@ int print_varz(const json& v) {
                                        {"Version", str(v, "version")},
                                        {"Uptime", str(v, "uptime")},
                                        {"Host/Port", str(v, "host") + ":" + std::to_string(u64(v, "port"))},
-                                       {"Max Payload", bytes_exact(u64(v, "max_payload"))},
+                                       {"Max Payload", human_bytes_exact(u64(v, "max_payload"))},
                                        {"Max Connections", max_conn > 0 ? count(max_conn) : "unlimited"},
                                        {"Ping Interval", go_duration(i64(v, "ping_interval"))},
                                    });
@@ -209,8 +191,8 @@ int print_varz(const json& v) {
                                         {"Subscriptions", count(u64(v, "subscriptions"))},
                                         {"Messages In", count(u64(v, "in_msgs"))},
                                         {"Messages Out", count(u64(v, "out_msgs"))},
-                                        {"Bytes In", bytes_exact(u64(v, "in_bytes"))},
-                                        {"Bytes Out", bytes_exact(u64(v, "out_bytes"))},
+                                        {"Bytes In", human_bytes_exact(u64(v, "in_bytes"))},
+                                        {"Bytes Out", human_bytes_exact(u64(v, "out_bytes"))},
                                         {"Slow Consumers", count(u64(v, "slow_consumers"))},
                                     });
   // nats-server sends "jetstream": {} when JetStream is off, its config and stats when on.
@@ -221,13 +203,13 @@ int print_varz(const json& v) {
     return kExitOk;
   }
   const json& stats = obj(js, "stats");
-  auto limit = [](int64_t n) { return n > 0 ? bytes_exact(static_cast<uint64_t>(n)) : std::string("unlimited"); };
+  auto limit = [](int64_t n) { return n > 0 ? human_bytes_exact(static_cast<uint64_t>(n)) : std::string("unlimited"); };
   print_section("JetStream", {
                                  {"Enabled", "yes"},
                                  {"Store Directory", str(config, "store_dir")},
-                                 {"Memory Used", bytes_exact(u64(stats, "memory"))},
+                                 {"Memory Used", human_bytes_exact(u64(stats, "memory"))},
                                  {"Memory Limit", limit(i64(config, "max_memory"))},
-                                 {"Storage Used", bytes_exact(u64(stats, "storage"))},
+                                 {"Storage Used", human_bytes_exact(u64(stats, "storage"))},
                                  {"Storage Limit", limit(i64(config, "max_storage"))},
                                  {"API Requests", count(u64(obj(stats, "api"), "total"))},
                                  {"API Errors", count(u64(obj(stats, "api"), "errors"))},
@@ -270,13 +252,13 @@ int report_connections(const CommandParser& parser, const CommandLine& cl, const
     out_bytes += u64(c, "out_bytes");
     table.add({std::to_string(u64(c, "cid")), str(c, "name"), str(c, "ip") + ":" + std::to_string(u64(c, "port")),
                count(u64(c, "subscriptions")), count(u64(c, "in_msgs")), count(u64(c, "out_msgs")),
-               format_bytes(u64(c, "in_bytes")), format_bytes(u64(c, "out_bytes")), str(c, "uptime"),
+               human_bytes(u64(c, "in_bytes")), human_bytes(u64(c, "out_bytes")), str(c, "uptime"),
                str(c, "idle") + " ago"});
   }
   table.print();
   std::printf("\nTotals: %s subscriptions, %s msgs in, %s msgs out, %s in, %s out\n", count(subs).c_str(),
-              count(in_msgs).c_str(), count(out_msgs).c_str(), format_bytes(in_bytes).c_str(),
-              format_bytes(out_bytes).c_str());
+              count(in_msgs).c_str(), count(out_msgs).c_str(), human_bytes(in_bytes).c_str(),
+              human_bytes(out_bytes).c_str());
   return kExitOk;
 }
 
@@ -294,7 +276,7 @@ int report_jetstream(const CommandParser& parser, const CommandLine& cl, const M
   }
   std::printf("JetStream: %s, %s, %s, %s\n\n", plural(u64(jsz, "streams"), "stream").c_str(),
               plural(u64(jsz, "consumers"), "consumer").c_str(), plural(u64(jsz, "messages"), "message").c_str(),
-              format_bytes(u64(jsz, "bytes")).c_str());
+              human_bytes(u64(jsz, "bytes")).c_str());
   Table streams({"Stream", "Storage", ">Messages", ">Bytes", ">Consumers", ">First Seq", ">Last Seq"});
   Table consumers({"Stream", "Consumer", ">Ack Pending", ">Redelivered", ">Unprocessed", ">Waiting"});
   size_t stream_rows = 0, consumer_rows = 0;
@@ -303,7 +285,7 @@ int report_jetstream(const CommandParser& parser, const CommandLine& cl, const M
       const json& state = obj(s, "state");
       std::string storage = str(obj(s, "config"), "storage");
       streams.add({str(s, "name"), storage.empty() ? "-" : storage, count(u64(state, "messages")),
-                   format_bytes(u64(state, "bytes")), count(u64(state, "consumer_count")),
+                   human_bytes(u64(state, "bytes")), count(u64(state, "consumer_count")),
                    count(u64(state, "first_seq")), count(u64(state, "last_seq"))});
       ++stream_rows;
       for (const json& c : arr(s, "consumer_detail")) {
@@ -326,7 +308,7 @@ int report_jetstream(const CommandParser& parser, const CommandLine& cl, const M
   }
   const json& api = obj(jsz, "api");
   std::printf("\nTotals: memory %s, storage %s, API requests %s, API errors %s\n",
-              format_bytes(u64(jsz, "memory")).c_str(), format_bytes(u64(jsz, "storage")).c_str(),
+              human_bytes(u64(jsz, "memory")).c_str(), human_bytes(u64(jsz, "storage")).c_str(),
               count(u64(api, "total")).c_str(), count(u64(api, "errors")).c_str());
   return kExitOk;
 }

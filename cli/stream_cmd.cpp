@@ -118,31 +118,12 @@ std::optional<int> apply_config_flags(const CommandParser& parser, const cxxopts
   return std::nullopt;
 }
 
-// The JSON object in a --config file.
-std::optional<int> load_config_file(const CommandParser& parser, const cxxopts::ParseResult& o, ojson& cfg) {
-  if (o.count("config") == 0) return std::nullopt;
-  const std::string path = o["config"].as<std::string>();
-  auto text = read_file(path);
-  if (!text) return fail(kExitUsage, parser.name() + ": --config: " + text.status().message());
-  ojson j = ojson::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return fail(kExitUsage, parser.name() + ": --config: " + path + " does not hold a JSON object");
-  }
-  cfg = std::move(j);
-  return std::nullopt;
-}
-
 std::string subjects_text(const ojson& cfg) {
   std::string out;
   if (auto it = cfg.find("subjects"); it != cfg.end() && it->is_array()) {
     for (const auto& s : *it) out += (out.empty() ? "" : ", ") + s.get<std::string>();
   }
   return out;
-}
-
-std::string size_with_exact(uint64_t bytes) {
-  if (bytes < 1024) return human_bytes(bytes);
-  return human_bytes(bytes) + " (" + format_count(static_cast<double>(bytes)) + " bytes)";
 }
 
 std::string seq_with_time(uint64_t seq, const std::string& ts) {
@@ -182,7 +163,7 @@ void print_stream_info(const ojson& info) {
   f.blank();
   f.section("State:");
   f.add("Messages", format_count(static_cast<double>(json_uint(state, "messages"))));
-  f.add("Bytes", size_with_exact(json_uint(state, "bytes")));
+  f.add("Bytes", human_bytes_exact(json_uint(state, "bytes")));
   f.add("FirstSeq", seq_with_time(json_uint(state, "first_seq"), json_str(state, "first_ts")));
   f.add("LastSeq", seq_with_time(json_uint(state, "last_seq"), json_str(state, "last_ts")));
   f.add("Deleted Messages", format_count(static_cast<double>(json_uint(state, "num_deleted"))));
@@ -191,18 +172,6 @@ void print_stream_info(const ojson& info) {
     f.add("Number of Subjects", format_count(static_cast<double>(json_uint(state, "num_subjects"))));
   }
   f.print();
-}
-
-// Prints a stream info answer as --json or the human page.
-int show_stream_answer(const std::string& text, bool as_json, const std::string& what) {
-  auto info = parse_answer(text);
-  if (!info) return fail_api(what, info.status());
-  if (as_json) {
-    print_json(*info);
-  } else {
-    print_stream_info(*info);
-  }
-  return kExitOk;
 }
 
 // One stored message, as sub prints one: "Item: STREAM#SEQ received TIME on Subject S", headers,
@@ -239,10 +208,8 @@ int run_stream_add(const std::vector<std::string>& args) {
 
   auto s = connect_js(cl);
   if (!s) return fail(kExitFailure, s.status().message());
-  const std::string what = "stream add " + name;
-  auto answer = s->js->api_request("STREAM.CREATE." + name, cfg.dump());
-  if (!answer) return fail_api(what, answer.status());
-  return show_stream_answer(*answer, cl.options.count("json") != 0, what);
+  return request_and_show(*s->js, "STREAM.CREATE." + name, cfg.dump(), cl.options.count("json") != 0,
+                          "stream add " + name, print_stream_info);
 }
 
 int run_stream_edit(const std::vector<std::string>& args) {
@@ -277,9 +244,8 @@ int run_stream_edit(const std::vector<std::string>& args) {
   }
   for (auto& [key, value] : flags.items()) cfg[key] = value;
   cfg["name"] = name;
-  auto answer = s->js->api_request("STREAM.UPDATE." + name, cfg.dump());
-  if (!answer) return fail_api(what, answer.status());
-  return show_stream_answer(*answer, cl.options.count("json") != 0, what);
+  return request_and_show(*s->js, "STREAM.UPDATE." + name, cfg.dump(), cl.options.count("json") != 0, what,
+                          print_stream_info);
 }
 
 int run_stream_info(const std::vector<std::string>& args) {
@@ -290,54 +256,33 @@ int run_stream_info(const std::vector<std::string>& args) {
   const std::string& name = cl.positional[0];
   auto s = connect_js(cl);
   if (!s) return fail(kExitFailure, s.status().message());
-  const std::string what = "stream info " + name;
-  auto answer = s->js->api_request("STREAM.INFO." + name, "");
-  if (!answer) return fail_api(what, answer.status());
-  return show_stream_answer(*answer, cl.options.count("json") != 0, what);
+  return request_and_show(*s->js, "STREAM.INFO." + name, "", cl.options.count("json") != 0, "stream info " + name,
+                          print_stream_info);
 }
 
 int run_stream_ls(const std::vector<std::string>& args) {
   CommandParser parser(args[0], "Lists the streams, sorted by name.\n", "", 0, 0);
-  // clang-format off
-  parser.add_options()
-    ("n,names", "Prints only the names, one per line")
-    ("json", "Prints a JSON array: the stream infos (with --names, the names)");
-  // clang-format on
+  add_ls_options(parser, "stream");
   CommandLine cl;
   if (auto code = parser.parse(args, cl)) return *code;
-  const bool names_only = cl.options.count("names") != 0;
-  const bool as_json = cl.options.count("json") != 0;
-  auto s = connect_js(cl);
-  if (!s) return fail(kExitFailure, s.status().message());
-
-  auto items = api_list(*s->js, names_only ? "STREAM.NAMES" : "STREAM.LIST", "streams");
-  if (!items) return fail_api("stream ls", items.status());
-  auto name_of = [&](const ojson& item) {
-    return names_only ? item.get<std::string>() : json_str(item.value("config", ojson::object()), "name");
-  };
-  std::sort(items->begin(), items->end(), [&](const ojson& a, const ojson& b) { return name_of(a) < name_of(b); });
-  if (as_json) {
-    print_json(ojson(*items));
-    return kExitOk;
-  }
-  if (names_only) {
-    for (const ojson& item : *items) std::printf("%s\n", name_of(item).c_str());
-    return kExitOk;
-  }
-  if (items->empty()) {
-    std::printf("No streams defined\n");
-    return kExitOk;
-  }
-  Table table({"Name", "Description", "Created", "Messages", "Size", "Last Message"});
-  for (const ojson& info : *items) {
-    const ojson cfg = info.value("config", ojson::object());
-    const ojson state = info.value("state", ojson::object());
-    table.add({json_str(cfg, "name"), json_str(cfg, "description"), human_time(json_str(info, "created"), "?"),
-               format_count(static_cast<double>(json_uint(state, "messages"))), human_bytes(json_uint(state, "bytes")),
-               human_age(json_str(state, "last_ts"))});
-  }
-  table.print();
-  return kExitOk;
+  return run_ls(cl,
+                {.what = "stream ls",
+                 .names_suffix = "STREAM.NAMES",
+                 .list_suffix = "STREAM.LIST",
+                 .key = "streams",
+                 .none = "No streams defined",
+                 .header = {"Name", "Description", "Created", "Messages", "Size", "Last Message"},
+                 .name_of = [](const ojson& info) { return json_str(info.value("config", ojson::object()), "name"); },
+                 .row = [](const ojson& info) -> std::vector<std::string> {
+                   const ojson cfg = info.value("config", ojson::object());
+                   const ojson state = info.value("state", ojson::object());
+                   return {json_str(cfg, "name"),
+                           json_str(cfg, "description"),
+                           human_time(json_str(info, "created"), "?"),
+                           format_count(static_cast<double>(json_uint(state, "messages"))),
+                           human_bytes(json_uint(state, "bytes")),
+                           human_age(json_str(state, "last_ts"))};
+                 }});
 }
 
 int run_stream_rm(const std::vector<std::string>& args) {
@@ -346,12 +291,9 @@ int run_stream_rm(const std::vector<std::string>& args) {
   CommandLine cl;
   if (auto code = parser.parse(args, cl)) return *code;
   const std::string& name = cl.positional[0];
-  if (auto code = require_force(parser, cl.options, "Really delete stream " + name + "?")) return *code;
-  auto s = connect_js(cl);
-  if (!s) return fail(kExitFailure, s.status().message());
-  if (Status st = s->js->delete_stream(name); !st) return fail_api("stream rm " + name, st);
-  std::printf("Deleted stream %s\n", name.c_str());
-  return kExitOk;
+  return run_confirmed(
+      parser, cl, "Really delete stream " + name + "?", "stream rm " + name,
+      [&](JetStream& js) { return js.delete_stream(name); }, "Deleted stream " + name);
 }
 
 int run_stream_purge(const std::vector<std::string>& args) {

@@ -150,7 +150,7 @@ TEST_CASE("bench js pub: creates the stream, every publish is acked and stored")
   CHECK(info["config"]["storage"] == "file");
 }
 
-TEST_CASE("bench js pub --sync: ack latency percentiles; --storage memory; --purge empties the stream first") {
+TEST_CASE("bench js pub --sync: ack latency percentiles, --storage memory, --purge empties the stream first") {
   JetStreamServer s;
   auto r = run_cli({"bench", "js", "pub", "-s", s.server.url(), "bench.mem", "--stream", "MEM", "--storage", "memory",
                     "--sync", "--msgs", "300", "--size", "16"},
@@ -267,7 +267,7 @@ TEST_CASE("bench js pub: bad command lines exit 2") {
   });
 }
 
-TEST_CASE("bench js fetch: bad command lines exit 2; 'bench js' needs pub or fetch") {
+TEST_CASE("bench js fetch: bad command lines exit 2, 'bench js' needs pub or fetch") {
   check_usage_errors({
       {"bench", "js"},
       {"bench", "js", "frob"},

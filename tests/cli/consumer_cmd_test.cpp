@@ -6,54 +6,16 @@
 #include <regex>
 
 #include "tests/cli/cli_process.h"
+#include "tests/cli/js_fixture.h"
 #include "tests/support/js_helpers.h"
 #include "tests/support/server_process.h"
 
-using tern::test::CliResult;
-using tern::test::lines;
-using tern::test::run_cli;
+using namespace tern::test;
+using namespace tern::test::cli_js;
 using tern::test::js::JsServer;
 using json = nlohmann::json;
 
 namespace {
-
-CliResult tern_cli(JsServer& js, std::vector<std::string> args) {
-  args.insert(args.end(), {"-s", js.server.url()});
-  return run_cli(args);
-}
-
-json tern_json(JsServer& js, std::vector<std::string> args) {
-  args.push_back("--json");
-  auto r = tern_cli(js, args);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  json j = json::parse(r.out, nullptr, false);
-  REQUIRE(!j.is_discarded());
-  return j;
-}
-
-std::string field(const std::string& out, const std::string& label) {
-  for (const std::string& l : lines(out)) {
-    size_t b = l.find_first_not_of(' ');
-    if (b != std::string::npos && l.compare(b, label.size() + 1, label + ":") == 0) {
-      return l.size() > b + label.size() + 2 ? l.substr(b + label.size() + 2) : "";
-    }
-  }
-  return "<no " + label + ">";
-}
-
-void check_failure(const CliResult& r, const std::string& line) {
-  CHECK(r.exit_code == 1);
-  CHECK(r.out.empty());
-  CHECK(r.err == line + "\n");
-}
-
-void check_usage(const CliResult& r, const std::string& start) {
-  CHECK(r.exit_code == 2);
-  CHECK(r.out.empty());
-  CHECK(r.err.starts_with("tern: " + start));
-  CHECK(lines(r.err).size() == 1);
-}
 
 // A stream C on c.> with `n` messages c.a "m1".."mn".
 void stream_with_messages(JsServer& js, int n) {
@@ -63,7 +25,7 @@ void stream_with_messages(JsServer& js, int n) {
 
 }  // namespace
 
-TEST_CASE("consumer add: every flag lands in the consumer's config; info shows it") {
+TEST_CASE("consumer add: every flag lands in the consumer's config, info shows it") {
   JsServer js;
   stream_with_messages(js, 0);
   json info = tern_json(js, {"consumer",
@@ -151,7 +113,7 @@ TEST_CASE("consumer add: every flag lands in the consumer's config; info shows i
   CHECK(c["backoff"] == json({1000000000LL, 2000000000LL, 60000000000LL}));
 }
 
-TEST_CASE("consumer add --config: the file's name and fields, flags override; a name is required") {
+TEST_CASE("consumer add --config: the file's name and fields, flags override, a name is required") {
   JsServer js;
   stream_with_messages(js, 0);
   std::string file = tern::test::write_temp_file(

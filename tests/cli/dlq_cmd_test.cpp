@@ -6,33 +6,17 @@
 #include <regex>
 
 #include "tests/cli/cli_process.h"
+#include "tests/cli/js_fixture.h"
 #include "tests/support/js_helpers.h"
 #include "tests/support/server_process.h"
 
-using tern::test::CliResult;
-using tern::test::is_tern;
-using tern::test::lines;
-using tern::test::run_cli;
+using namespace tern::test;
+using namespace tern::test::cli_js;
 using tern::test::js::eventually;
 using tern::test::js::JsServer;
 using json = nlohmann::json;
 
 namespace {
-
-CliResult tern_cli(JsServer& js, std::vector<std::string> args) {
-  args.insert(args.end(), {"-s", js.server.url()});
-  return run_cli(args);
-}
-
-json tern_json(JsServer& js, std::vector<std::string> args) {
-  args.push_back("--json");
-  auto r = tern_cli(js, args);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  json j = json::parse(r.out, nullptr, false);
-  REQUIRE(!j.is_discarded());
-  return j;
-}
 
 void check_one_line_failure(const CliResult& r) {
   CHECK(r.exit_code == 1);

@@ -4,57 +4,18 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
-#include <thread>
 
 #include "tests/cli/cli_process.h"
+#include "tests/cli/monitor_fixture.h"
 #include "tests/support/protocol_helpers.h"
 #include "tests/support/raw_client.h"
 #include "tests/support/server_process.h"
 
-using tern::test::free_port;
-using tern::test::lines;
-using tern::test::RawClient;
-using tern::test::run_cli;
-using tern::test::ServerProcess;
-using tern::test::until_pong;
+using namespace tern::test;
 
 namespace {
-
-bool port_open(int port) {
-  RawClient probe;
-  return probe.connect(port);
-}
-
-// A server with JetStream on a fresh store dir and its monitoring port on a free port.
-struct MonitoredServer {
-  std::string dir;
-  int monitor_port = free_port();
-  ServerProcess server;
-
-  explicit MonitoredServer(bool jetstream = true) {
-    char tmpl[] = "/tmp/tern-cli-mon-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    dir = tmpl;
-    std::vector<std::string> args{"-m", std::to_string(monitor_port)};
-    if (jetstream) args.insert(args.end(), {"-js", "-sd", dir});
-    REQUIRE(server.start(args));
-    // The client port is up; the HTTP listener may come a moment later.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!port_open(monitor_port)) {
-      REQUIRE(std::chrono::steady_clock::now() < deadline);
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-  ~MonitoredServer() {
-    server.stop();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-  std::string monitor() const { return "http://127.0.0.1:" + std::to_string(monitor_port); }
-};
 
 // The value after "Label: " in `tern server info` output ("<none>" when the label is missing).
 std::string field(const std::vector<std::string>& out, const std::string& label) {
@@ -121,7 +82,7 @@ TEST_CASE("server info on a server without JetStream says so") {
   CHECK(field(out, "Store Directory") == "<none>");
 }
 
-TEST_CASE("server info --json prints the /varz document; TERN_MONITOR_URL says where the monitor is") {
+TEST_CASE("server info --json prints the /varz document, TERN_MONITOR_URL says where the monitor is") {
   MonitoredServer s;
   auto r = run_cli({"server", "info", "--json"}, "", std::chrono::seconds(4), {"TERN_MONITOR_URL=" + s.monitor()});
   CHECK(r.exit_code == 0);

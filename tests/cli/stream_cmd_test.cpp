@@ -6,44 +6,16 @@
 #include <regex>
 
 #include "tests/cli/cli_process.h"
+#include "tests/cli/js_fixture.h"
 #include "tests/support/js_helpers.h"
 #include "tests/support/server_process.h"
 
-using tern::test::CliResult;
-using tern::test::is_tern;
-using tern::test::lines;
-using tern::test::run_cli;
+using namespace tern::test;
+using namespace tern::test::cli_js;
 using tern::test::js::JsServer;
 using json = nlohmann::json;
 
 namespace {
-
-CliResult tern_cli(JsServer& js, std::vector<std::string> args) {
-  args.insert(args.end(), {"-s", js.server.url()});
-  return run_cli(args);
-}
-
-// Runs a command with --json, REQUIREs success and returns its one JSON document.
-json tern_json(JsServer& js, std::vector<std::string> args) {
-  args.push_back("--json");
-  auto r = tern_cli(js, args);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  json j = json::parse(r.out, nullptr, false);
-  REQUIRE(!j.is_discarded());
-  return j;
-}
-
-// The "Label: value" line of an info page (labels are right-aligned, so leading spaces vary).
-std::string field(const std::string& out, const std::string& label) {
-  for (const std::string& l : lines(out)) {
-    size_t b = l.find_first_not_of(' ');
-    if (b != std::string::npos && l.compare(b, label.size() + 1, label + ":") == 0) {
-      return l.size() > b + label.size() + 2 ? l.substr(b + label.size() + 2) : "";
-    }
-  }
-  return "<no " + label + ">";
-}
 
 // Every "Label: value" line of an info page has its colon in the same column.
 bool aligned(const std::string& out) {
@@ -56,19 +28,6 @@ bool aligned(const std::string& out) {
     if (c != column) return false;
   }
   return column != std::string::npos;
-}
-
-void check_failure(const CliResult& r, const std::string& line) {
-  CHECK(r.exit_code == 1);
-  CHECK(r.out.empty());
-  CHECK(r.err == line + "\n");
-}
-
-void check_usage(const CliResult& r, const std::string& start) {
-  CHECK(r.exit_code == 2);
-  CHECK(r.out.empty());
-  CHECK(r.err.starts_with("tern: " + start));
-  CHECK(lines(r.err).size() == 1);
 }
 
 }  // namespace
@@ -271,7 +230,7 @@ TEST_CASE("stream ls: a table sorted by name, --names, --json, and no streams") 
   CHECK(infos[1]["state"]["messages"] == 1);
 }
 
-TEST_CASE("stream rm and purge need --force; purge by subject, keep, all") {
+TEST_CASE("stream rm and purge need --force, purge by subject, keep, all") {
   JsServer js;
   REQUIRE(tern_cli(js, {"stream", "add", "P", "--subjects", "p.*"}).exit_code == 0);
   for (int i = 0; i < 3; ++i) js.pub("p.a", "a");

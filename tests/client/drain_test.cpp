@@ -70,7 +70,7 @@ TEST_CASE("publishes made before drain reach the server", "[client][drain]") {
   }
 }
 
-TEST_CASE("drain cannot run inside a callback; after it the connection is closed", "[client][drain]") {
+TEST_CASE("drain cannot run inside a callback, after it the connection is closed", "[client][drain]") {
   ServerProcess server;
   REQUIRE(server.start());
   auto conn = tern::test::connect_or_fail(server.url());

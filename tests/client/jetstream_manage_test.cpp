@@ -269,7 +269,7 @@ TEST_CASE("purge_stream: everything, one subject, below a sequence, keep the new
   require_api_error(refused.status(), 400, 10003);
 }
 
-TEST_CASE("get_msg by sequence and last subject with headers; delete_msg", "[jetstream]") {
+TEST_CASE("get_msg by sequence and last subject with headers, delete_msg", "[jetstream]") {
   tern::test::JetStreamServer server;
   auto conn = tern::test::connect_or_fail(server.url());
   JetStream js(*conn);

@@ -49,7 +49,7 @@ bool ready(std::future<Result<PubAck>>& f, std::chrono::milliseconds wait = 0ms)
 
 }  // namespace
 
-TEST_CASE("publish waits for the stream's ack; Nats-Msg-Id deduplicates", "[jetstream]") {
+TEST_CASE("publish waits for the stream's ack, Nats-Msg-Id deduplicates", "[jetstream]") {
   tern::test::JetStreamServer server;
   auto conn = tern::test::connect_or_fail(server.url());
   JetStream js(*conn);

@@ -517,7 +517,7 @@ TEST_CASE("consume on a consumer that no longer exists says so in last_error", "
   CHECK(e->err_code == 10014);
 }
 
-TEST_CASE("consume's handler may stop it; no handler runs after stop() returns", "[jetstream][pull][consume]") {
+TEST_CASE("consume's handler may stop it, no handler runs after stop() returns", "[jetstream][pull][consume]") {
   Fixture f;
   auto pc = f.durable("worker");
   std::atomic<int> calls{0};

@@ -110,7 +110,7 @@ TEST_CASE("Headers set/remove", "[client][headers]") {
   CHECK(h.get("B") == nullptr);
 }
 
-TEST_CASE("wildcards: * matches one token, > the rest; the MSG carries the published subject", "[client][pubsub]") {
+TEST_CASE("wildcards: * matches one token, > the rest, the MSG carries the published subject", "[client][pubsub]") {
   ServerProcess server;
   REQUIRE(server.start());
   auto conn = tern::test::connect_or_fail(server.url());
@@ -190,7 +190,7 @@ TEST_CASE("sync subscription: next() times out, then gets messages in order", "[
   CHECK(sub->pending_msgs() == 0);
 }
 
-TEST_CASE("unsubscribe stops delivery; a second unsubscribe is Closed", "[client][pubsub]") {
+TEST_CASE("unsubscribe stops delivery, a second unsubscribe is Closed", "[client][pubsub]") {
   ServerProcess server;
   REQUIRE(server.start());
   auto conn = tern::test::connect_or_fail(server.url());

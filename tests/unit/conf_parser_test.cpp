@@ -57,7 +57,7 @@ TEST_CASE("conf: the three key separators", "[conf]") {
   CHECK(get(m, "e").as_integer() == 5);
 }
 
-TEST_CASE("conf: entries end with newline, ',' or ';'", "[conf]") {
+TEST_CASE("conf: entries end with a newline, a comma or a semicolon", "[conf]") {
   ConfMap m = parse_ok("a: 1; b: 2, c: x\r\nd: y");
   CHECK(get(m, "a").as_integer() == 1);
   CHECK(get(m, "b").as_integer() == 2);

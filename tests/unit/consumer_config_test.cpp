@@ -362,7 +362,7 @@ TEST_CASE("consumer_config: consumer names", "[consumer_config]") {
         "400/10098 workqueue stream requires explicit ack");
 }
 
-TEST_CASE("consumer_config: push consumer rules (Tern serves pull; kept for the right error)", "[consumer_config]") {
+TEST_CASE("consumer_config: push consumer rules (Tern serves pull, kept for the right error)", "[consumer_config]") {
   CHECK(outcome({{"deliver_subject", "d.*"}}) == "400/10079 consumer deliver subject has wildcards");
   CHECK(outcome({{"deliver_subject", "d..x"}}) == "400/10112 invalid push consumer deliver subject");
   CHECK(outcome({{"deliver_subject", "s.x"}}) == "400/10081 consumer deliver subject forms a cycle");

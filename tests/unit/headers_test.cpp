@@ -72,7 +72,7 @@ TEST_CASE("headers: status with description and extra headers", "[headers]") {
   CHECK(h.description == "Bad Request - bad json");
 }
 
-TEST_CASE("headers: multi-value keys keep their order; lookups are exact", "[headers]") {
+TEST_CASE("headers: multi-value keys keep their order, lookups are exact", "[headers]") {
   Headers h = parse_ok("NATS/1.0\r\nA: 1\r\nB: x\r\nA: 2\r\nA: 3\r\n\r\n");
   CHECK(h.fields == Fields{{"A", "1"}, {"B", "x"}, {"A", "2"}, {"A", "3"}});
   REQUIRE(h.get("A") != nullptr);

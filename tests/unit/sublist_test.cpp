@@ -143,7 +143,7 @@ TEST_CASE("sublist: * and > subscriptions", "[sublist]") {
   CHECK(canon_of(sl, "a.b.c") == plain_only({gt, star_star_gt}));
 }
 
-TEST_CASE("sublist: > needs at least one token; foo.> does not match foo", "[sublist]") {
+TEST_CASE("sublist: > needs at least one token, foo.> does not match foo", "[sublist]") {
   Sublist sl;
   Subs subs;
   Subscription* foo_gt = subs.make("foo.>");
@@ -342,7 +342,7 @@ TEST_CASE("sublist: insert and remove many leaves an empty index", "[sublist]") 
   CHECK(sl.count() == 1);
 }
 
-TEST_CASE("sublist: a held result is a snapshot; later matches see the change", "[sublist]") {
+TEST_CASE("sublist: a held result is a snapshot, later matches see the change", "[sublist]") {
   Sublist sl;
   Subs subs;
   Subscription* a = subs.make("foo");
