@@ -1,5 +1,7 @@
 #include "proto/subject.h"
 
+#include <vector>
+
 namespace tern::proto {
 namespace {
 
@@ -56,6 +58,22 @@ bool subject_matches(std::string_view pattern, std::string_view subject) {
     p = pe + 1;
     s = se + 1;
   }
+}
+
+bool subject_is_subset_match(std::string_view sub, std::string_view pattern) {
+  std::vector<std::string_view> a, b;
+  for_each_token(sub, [&](std::string_view t) { a.push_back(t); });
+  for_each_token(pattern, [&](std::string_view t) { b.push_back(t); });
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (b[i] == ">") return i < a.size();
+    if (i >= a.size()) return false;
+    if (b[i] == "*") {
+      if (a[i] == ">") return false;
+      continue;
+    }
+    if (a[i] != b[i]) return false;
+  }
+  return a.size() == b.size();
 }
 
 }  // namespace tern::proto

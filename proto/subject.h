@@ -23,6 +23,10 @@ bool is_valid_queue_name(std::string_view queue);
 // `subject` match nothing, as in nats-server.
 bool subject_matches(std::string_view pattern, std::string_view subject);
 
+// Is every subject `sub` matches (wildcards included) also matched by `pattern`? nats-server's
+// subjectIsSubsetMatch: stream subjects against $JS.API.>, consumer filters against stream subjects.
+bool subject_is_subset_match(std::string_view sub, std::string_view pattern);
+
 // Calls fn(token) for each '.'-separated token of subject.
 template <class Fn>
 void for_each_token(std::string_view subject, Fn&& fn) {

@@ -230,22 +230,6 @@ bool go_atoi(std::string_view s, int64_t* out, std::string* err) {
   return true;
 }
 
-// nats' subjectIsSubsetMatch: is every subject `sub` matches also matched by `pattern`?
-bool is_subset_match(std::string_view sub, std::string_view pattern) {
-  std::vector<std::string_view> a, b;
-  proto::for_each_token(sub, [&](std::string_view t) { a.push_back(t); });
-  proto::for_each_token(pattern, [&](std::string_view t) { b.push_back(t); });
-  for (size_t i = 0; i < b.size(); ++i) {
-    if (b[i] == ">") return i < a.size();
-    if (i >= a.size()) return false;
-    if (b[i] == "*") {
-      if (a[i] == ">") return false;
-      continue;
-    }
-    if (a[i] != b[i]) return false;
-  }
-  return a.size() == b.size();
-}
 
 bool has_wildcard(std::string_view subject) { return !proto::is_literal_subject(subject); }
 
@@ -254,8 +238,8 @@ bool valid_filtered_subject(std::string_view filter, const std::vector<std::stri
   if (!proto::is_valid_subscribe_subject(filter)) return false;
   const bool wc = has_wildcard(filter);
   for (const std::string& s : subjects) {
-    if (is_subset_match(filter, s)) return true;
-    if (wc && is_subset_match(s, filter)) return true;
+    if (proto::subject_is_subset_match(filter, s)) return true;
+    if (wc && proto::subject_is_subset_match(s, filter)) return true;
   }
   return false;
 }

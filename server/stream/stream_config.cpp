@@ -24,22 +24,6 @@ constexpr int64_t kI32Max = std::numeric_limits<int32_t>::max();
 
 ApiError invalid_config(std::string_view why) { return api_error(ApiErr::kStreamInvalidConfig, why); }
 
-// Is every subject `sub` matches also matched by `pattern`? (nats' subjectIsSubsetMatch)
-bool is_subset_match(std::string_view sub, std::string_view pattern) {
-  std::vector<std::string_view> a, b;
-  proto::for_each_token(sub, [&](std::string_view t) { a.push_back(t); });
-  proto::for_each_token(pattern, [&](std::string_view t) { b.push_back(t); });
-  for (size_t i = 0; i < b.size(); ++i) {
-    if (b[i] == ">") return i < a.size();
-    if (i >= a.size()) return false;
-    if (b[i] == "*") {
-      if (a[i] == ">") return false;
-      continue;
-    }
-    if (a[i] != b[i]) return false;
-  }
-  return a.size() == b.size();
-}
 
 }  // namespace
 
@@ -158,7 +142,7 @@ std::optional<ApiError> check_stream_config(StreamConfig* cfg) {
       // nats refuses subsets of $JS.API.>; Tern also refuses supersets such as ">" or "$JS.>",
       // which would capture API requests and answer them with pub acks.
       if (proto::is_valid_subscribe_subject(s) &&
-          (is_subset_match(s, "$JS.API.>") || subjects_collide(s, "$JS.API.>")))
+          (proto::subject_is_subset_match(s, "$JS.API.>") || subjects_collide(s, "$JS.API.>")))
         return invalid_config("subjects overlap with jetstream api");
       if (!proto::is_valid_subscribe_subject(s)) return invalid_config("invalid subject");
     }

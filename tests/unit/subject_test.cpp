@@ -320,3 +320,17 @@ TEST_CASE("wire_errors: go_quote uses Go's short escapes and escapes invalid UTF
   CHECK(reply_violation_text("_R_.\x07\x08\x0c\x0b\xff\xc3\xa9") ==
         "Permissions Violation for Publish with Reply of \"_R_.\\a\\b\\f\\v\\xff\xc3\xa9\"");
 }
+
+TEST_CASE("subject: subset match is nats' subjectIsSubsetMatch", "[subject]") {
+  using tern::proto::subject_is_subset_match;
+  CHECK(subject_is_subset_match("orders.new", "orders.*"));
+  CHECK(subject_is_subset_match("orders.*", "orders.>"));
+  CHECK(subject_is_subset_match("orders.a.b", "orders.>"));
+  CHECK(subject_is_subset_match("orders.*", "orders.*"));
+  CHECK_FALSE(subject_is_subset_match("orders.>", "orders.*"));  // > reaches deeper than *
+  CHECK_FALSE(subject_is_subset_match("orders", "orders.>"));    // > needs a token
+  CHECK_FALSE(subject_is_subset_match("orders.*", "orders.new"));
+  CHECK_FALSE(subject_is_subset_match("orders.new.x", "orders.*"));
+  CHECK(subject_is_subset_match("$JS.API.STREAM.INFO.X", "$JS.API.>"));
+  CHECK_FALSE(subject_is_subset_match("$JS.>", "$JS.API.>"));
+}
